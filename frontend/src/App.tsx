@@ -1,0 +1,48 @@
+import { BrowserRouter, Link, Route, Routes } from 'react-router-dom';
+import { Layout } from './components/Layout';
+import { EmptyState } from './components/StatusViews';
+import { ToastProvider } from './components/Toast';
+import { useAuth } from './features/auth/AuthContext';
+import { AuthProvider } from './features/auth/AuthProvider';
+import { FeedPage } from './features/feed/FeedPage';
+import { ProfilePage } from './features/profile/ProfilePage';
+import { ThreadPage } from './features/thread/ThreadPage';
+import { LiveProvider } from './realtime/LiveProvider';
+
+function NotFound() {
+  return (
+    <EmptyState title="Page not found" icon="?">
+      <Link to="/" className="font-medium text-indigo-600 hover:underline">
+        Back to the feed
+      </Link>
+    </EmptyState>
+  );
+}
+
+function LiveApp() {
+  const { user } = useAuth();
+  return (
+    <LiveProvider user={user ?? null}>
+      <Routes>
+        <Route element={<Layout />}>
+          <Route index element={<FeedPage />} />
+          <Route path="posts/:postId" element={<ThreadPage />} />
+          <Route path="users/:username" element={<ProfilePage />} />
+          <Route path="*" element={<NotFound />} />
+        </Route>
+      </Routes>
+    </LiveProvider>
+  );
+}
+
+export function App() {
+  return (
+    <BrowserRouter>
+      <ToastProvider>
+        <AuthProvider>
+          <LiveApp />
+        </AuthProvider>
+      </ToastProvider>
+    </BrowserRouter>
+  );
+}

@@ -1,0 +1,3 @@
+export { api, request, readCookie, toRelativeUrl } from './client';
+export { ApiError, describeError, errorFromBody } from './errors';
+export type * from './types';

@@ -1,0 +1,67 @@
+/** Shapes of the public REST contract (CONTRACT.md). */
+
+export interface User {
+  id: number;
+  username: string;
+}
+
+export interface Post {
+  id: number;
+  author: User;
+  content: string;
+  created_at: string;
+  like_count: number;
+  comment_count: number;
+  liked_by_me: boolean;
+}
+
+export interface Comment {
+  id: number;
+  post_id: number;
+  parent_id: number | null;
+  author: User;
+  content: string;
+  created_at: string;
+  like_count: number;
+  liked_by_me: boolean;
+  depth: number;
+}
+
+export interface CommentNode extends Comment {
+  replies: CommentNode[];
+}
+
+export interface PostWithThread extends Post {
+  comments: CommentNode[];
+}
+
+export interface Page<T> {
+  results: T[];
+  next: string | null;
+}
+
+export interface LeaderboardEntry {
+  rank: number;
+  user: User;
+  karma: number;
+}
+
+export interface Leaderboard {
+  window_hours: number;
+  entries: LeaderboardEntry[];
+}
+
+export interface UserProfile extends User {
+  karma_24h: number;
+  karma_total: number;
+}
+
+export interface LikeState {
+  liked: boolean;
+  like_count: number;
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}

@@ -1,0 +1,82 @@
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
+import type { User } from '../api/types';
+import { applyEvent, initialLiveState } from '../state/applyEvent';
+import { LiveDispatchContext, LiveStateContext } from '../state/store';
+import { ConnectionContext, type ConnectionContextValue } from './connection';
+import type { LiveSocketOptions } from './LiveSocket';
+import { useLiveFeed } from './useLiveFeed';
+
+const MAX_FOLLOWED = 100;
+
+interface LiveProviderProps {
+  user: User | null;
+  children: ReactNode;
+  socketOptions?: Partial<LiveSocketOptions>;
+}
+
+/**
+ * Holds the live state (one reducer for the whole app) and the one socket that
+ * feeds it. Screens declare which posts they show; the union, at most 100, is
+ * what the socket follows.
+ */
+export function LiveProvider({ user, children, socketOptions }: LiveProviderProps) {
+  const [state, dispatch] = useReducer(applyEvent, initialLiveState);
+  const [followCounts, setFollowCounts] = useState<ReadonlyMap<number, number>>(new Map());
+  const reconnectHandlers = useRef(new Set<() => void>());
+
+  useEffect(() => {
+    dispatch({ type: 'session.changed', user });
+  }, [user]);
+
+  const follow = useCallback((postIds: readonly number[]) => {
+    if (postIds.length === 0) return () => undefined;
+    const change = (delta: number) =>
+      setFollowCounts((current) => {
+        const next = new Map(current);
+        for (const id of postIds) {
+          const count = (next.get(id) ?? 0) + delta;
+          if (count > 0) next.set(id, count);
+          else next.delete(id);
+        }
+        return next;
+      });
+    change(1);
+    return () => change(-1);
+  }, []);
+
+  const onReconnect = useCallback((handler: () => void) => {
+    reconnectHandlers.current.add(handler);
+    return () => {
+      reconnectHandlers.current.delete(handler);
+    };
+  }, []);
+
+  // Sorted newest id first so that, past the limit, the posts nearest the top stay followed.
+  const followedPostIds = useMemo(
+    () => [...followCounts.keys()].sort((a, b) => b - a).slice(0, MAX_FOLLOWED),
+    [followCounts],
+  );
+
+  const status = useLiveFeed({
+    onEvent: dispatch,
+    onReconnected: () => {
+      for (const handler of reconnectHandlers.current) handler();
+    },
+    followedPostIds,
+    sessionKey: user ? String(user.id) : 'anonymous',
+    socketOptions,
+  });
+
+  const connection = useMemo<ConnectionContextValue>(
+    () => ({ status, follow, onReconnect }),
+    [status, follow, onReconnect],
+  );
+
+  return (
+    <ConnectionContext.Provider value={connection}>
+      <LiveDispatchContext.Provider value={dispatch}>
+        <LiveStateContext.Provider value={state}>{children}</LiveStateContext.Provider>
+      </LiveDispatchContext.Provider>
+    </ConnectionContext.Provider>
+  );
+}

@@ -1,0 +1,150 @@
+import type { Comment, LeaderboardEntry, Post, User } from '../api/types';
+
+/*
+ * Every message the server sends on /ws/ (CONTRACT.md, "Websocket").
+ * Events may carry extra fields (for example a numeric `ts`); they are ignored.
+ */
+
+export interface HelloEvent {
+  type: 'hello';
+  user: User | null;
+}
+
+export interface LeaderboardEvent {
+  type: 'leaderboard';
+  window_hours: number;
+  entries: LeaderboardEntry[];
+}
+
+export interface PostSnapshot {
+  id: number;
+  like_count: number;
+  comment_count: number;
+  version: number;
+}
+
+export interface SubscribedEvent {
+  type: 'subscribed';
+  posts: PostSnapshot[];
+}
+
+export interface PostCreatedEvent {
+  type: 'post.created';
+  post: Post;
+}
+
+export interface PostLikesEvent {
+  type: 'post.likes';
+  post_id: number;
+  like_count: number;
+  version: number;
+}
+
+export interface CommentCreatedEvent {
+  type: 'comment.created';
+  post_id: number;
+  comment: Comment;
+  comment_count: number;
+}
+
+export interface CommentLikesEvent {
+  type: 'comment.likes';
+  post_id: number;
+  comment_id: number;
+  like_count: number;
+  version: number;
+}
+
+export interface PongEvent {
+  type: 'pong';
+}
+
+export interface ServerErrorEvent {
+  type: 'error';
+  code: string;
+  detail: string;
+}
+
+/** An event that may appear on its own or inside a batch. */
+export type SingleServerEvent =
+  | HelloEvent
+  | LeaderboardEvent
+  | SubscribedEvent
+  | PostCreatedEvent
+  | PostLikesEvent
+  | CommentCreatedEvent
+  | CommentLikesEvent
+  | PongEvent
+  | ServerErrorEvent;
+
+export interface BatchEvent {
+  type: 'batch';
+  events: ServerEvent[];
+}
+
+export type ServerEvent = SingleServerEvent | BatchEvent;
+
+export type ClientMessage =
+  | { type: 'subscribe'; post_ids: number[] }
+  | { type: 'unsubscribe'; post_ids: number[] }
+  | { type: 'ping' };
+
+const KNOWN_TYPES = new Set<string>([
+  'hello',
+  'leaderboard',
+  'subscribed',
+  'post.created',
+  'post.likes',
+  'comment.created',
+  'comment.likes',
+  'pong',
+  'error',
+  'batch',
+]);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks the envelope of a decoded frame. Unknown types are dropped so that a
+ * newer server can add messages without breaking older tabs; a batch keeps only
+ * the entries it recognises, in order.
+ */
+export function toServerEvent(value: unknown): ServerEvent | null {
+  if (!isRecord(value) || typeof value.type !== 'string' || !KNOWN_TYPES.has(value.type)) return null;
+  if (value.type === 'batch') {
+    if (!Array.isArray(value.events)) return null;
+    const events: ServerEvent[] = [];
+    for (const entry of value.events) {
+      const event = toServerEvent(entry);
+      if (event) events.push(event);
+    }
+    return { type: 'batch', events };
+  }
+  return value as unknown as ServerEvent;
+}
+
+export function parseServerFrame(data: unknown): ServerEvent | null {
+  if (typeof data !== 'string') return null;
+  try {
+    return toServerEvent(JSON.parse(data));
+  } catch {
+    return null;
+  }
+}
+
+/** Flattens nested batches into the single events they carry, in order. */
+export function flattenEvents(event: ServerEvent): SingleServerEvent[] {
+  const out: SingleServerEvent[] = [];
+  const stack: ServerEvent[] = [event];
+  while (stack.length > 0) {
+    const next = stack.pop() as ServerEvent;
+    if (next.type === 'batch') {
+      for (let i = next.events.length - 1; i >= 0; i -= 1) stack.push(next.events[i] as ServerEvent);
+    } else {
+      out.push(next);
+    }
+  }
+  return out;
+}

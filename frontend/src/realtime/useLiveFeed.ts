@@ -1,0 +1,59 @@
+import { useEffect, useRef, useState } from 'react';
+import type { ServerEvent } from './events';
+import { defaultSocketUrl, LiveSocket, type ConnectionStatus, type LiveSocketOptions } from './LiveSocket';
+
+export interface UseLiveFeedOptions {
+  /** Receives every frame (single events and batches) in arrival order. */
+  onEvent: (event: ServerEvent) => void;
+  /** Called after a reconnect, once the follow list was sent again, so screens can catch up. */
+  onReconnected?: () => void;
+  followedPostIds: readonly number[];
+  /** Changes when the logged-in user changes; the socket reconnects so the server sees the new session. */
+  sessionKey: string;
+  socketOptions?: Partial<LiveSocketOptions>;
+}
+
+/** Adapts one LiveSocket to React: owns its lifetime and exposes its status. */
+export function useLiveFeed(options: UseLiveFeedOptions): ConnectionStatus {
+  const { followedPostIds, sessionKey } = options;
+  const [socket] = useState(
+    () => new LiveSocket({ url: defaultSocketUrl(), ...options.socketOptions }),
+  );
+  const [status, setStatus] = useState<ConnectionStatus>(socket.status);
+  const callbacks = useRef(options);
+  useEffect(() => {
+    callbacks.current = options;
+  });
+
+  useEffect(() => {
+    const removeListener = socket.addListener({
+      onEvent: (event) => callbacks.current.onEvent(event),
+      onStatus: setStatus,
+      onOpen: ({ reconnected }) => {
+        if (reconnected) callbacks.current.onReconnected?.();
+      },
+    });
+    socket.start();
+    const reconnectWhenOnline = () => socket.reconnectNow();
+    window.addEventListener('online', reconnectWhenOnline);
+    return () => {
+      window.removeEventListener('online', reconnectWhenOnline);
+      removeListener();
+      socket.stop();
+    };
+  }, [socket]);
+
+  const followKey = followedPostIds.join(',');
+  useEffect(() => {
+    socket.follow(followKey === '' ? [] : followKey.split(',').map(Number));
+  }, [socket, followKey]);
+
+  const previousSession = useRef(sessionKey);
+  useEffect(() => {
+    if (previousSession.current === sessionKey) return;
+    previousSession.current = sessionKey;
+    socket.reconnectNow();
+  }, [socket, sessionKey]);
+
+  return status;
+}
