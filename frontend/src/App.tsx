@@ -7,6 +7,7 @@ import { AuthProvider } from './features/auth/AuthProvider';
 import { FeedPage } from './features/feed/FeedPage';
 import { ProfilePage } from './features/profile/ProfilePage';
 import { ThreadPage } from './features/thread/ThreadPage';
+import type { LiveSocketOptions } from './realtime/LiveSocket';
 import { LiveProvider } from './realtime/LiveProvider';
 
 function NotFound() {
@@ -19,10 +20,10 @@ function NotFound() {
   );
 }
 
-function LiveApp() {
+function LiveApp({ socketOptions }: { socketOptions?: Partial<LiveSocketOptions> }) {
   const { user } = useAuth();
   return (
-    <LiveProvider user={user ?? null}>
+    <LiveProvider user={user ?? null} socketOptions={socketOptions}>
       <Routes>
         <Route element={<Layout />}>
           <Route index element={<FeedPage />} />
@@ -35,14 +36,21 @@ function LiveApp() {
   );
 }
 
+/** Everything below the router; tests mount it inside a memory router with a fake socket. */
+export function AppShell({ socketOptions }: { socketOptions?: Partial<LiveSocketOptions> }) {
+  return (
+    <ToastProvider>
+      <AuthProvider>
+        <LiveApp socketOptions={socketOptions} />
+      </AuthProvider>
+    </ToastProvider>
+  );
+}
+
 export function App() {
   return (
     <BrowserRouter>
-      <ToastProvider>
-        <AuthProvider>
-          <LiveApp />
-        </AuthProvider>
-      </ToastProvider>
+      <AppShell />
     </BrowserRouter>
   );
 }

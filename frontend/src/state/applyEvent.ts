@@ -257,8 +257,14 @@ function insertComment(state: LiveState, comment: Comment, commentCount: number 
   const alreadyKnown = state.comments[comment.id] !== undefined;
   let posts = state.posts;
   if (post) {
-    const counted = alreadyKnown ? post.comment_count : post.comment_count + 1;
-    const nextCount = Math.max(counted, commentCount ?? 0);
+    // The server's count is the total right after this comment; only our own
+    // REST answer, which has none, is counted by hand.
+    const nextCount =
+      commentCount !== null
+        ? Math.max(post.comment_count, commentCount)
+        : alreadyKnown
+          ? post.comment_count
+          : post.comment_count + 1;
     if (nextCount !== post.comment_count) posts = { ...state.posts, [post.id]: { ...post, comment_count: nextCount } };
   }
   if (alreadyKnown) return posts === state.posts ? state : { ...state, posts };
