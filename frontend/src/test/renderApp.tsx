@@ -6,7 +6,7 @@ import type { WebSocketLike } from '../realtime/LiveSocket';
 
 /** `raw` is sent as is: JSON.stringify cannot encode a 10,000-deep thread, JSON.parse can read one. */
 type Answer = { status?: number; body?: unknown; raw?: string };
-type Handler = (init: RequestInit | undefined, url: URL) => Answer | Promise<never>;
+type Handler = (init: RequestInit | undefined, url: URL) => Answer | Promise<Answer>;
 
 /** Answers fetch calls from a table of "METHOD /path/" handlers; anything else is a 404. */
 export function mockFetch(routes: Record<string, Handler>) {

@@ -36,7 +36,10 @@ describe('FeedPage', () => {
     let resolveLike: (value: { body: unknown }) => void = () => undefined;
     mockFetch(
       feedRoutes({
-        'POST /api/posts/2/like/': () => new Promise((resolve) => (resolveLike = resolve)) as Promise<never>,
+        'POST /api/posts/2/like/': () =>
+          new Promise<{ body: unknown }>((resolve) => {
+            resolveLike = resolve;
+          }),
       }),
     );
     document.cookie = 'csrftoken=token123';
