@@ -1,0 +1,135 @@
+"""Session auth endpoints: csrf, signup, login, logout, me, and public profiles."""
+
+from typing import Any
+
+from django.contrib.auth import authenticate, login, logout
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts import services
+from core.fields import StrictCharField, StrictRegexField
+from feed import presenters, selectors
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_-]{3,30}$"
+
+
+class BadCredentials(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Wrong username or password."
+    default_code = "bad_credentials"
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = StrictRegexField(
+        USERNAME_PATTERN,
+        error_messages={"invalid": "Use 3 to 30 letters, digits, '_' or '-'."},
+    )
+    password = StrictCharField(max_length=128, trim_whitespace=False)
+
+
+class LoginSerializer(serializers.Serializer):
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=128, trim_whitespace=False)
+
+
+@method_decorator(ensure_csrf_cookie, name="dispatch")
+class CsrfApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={204: None})
+    def get(self, request: Request) -> Response:
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Login and signup check CSRF for anonymous callers too (DRF only does for logged-in ones).
+@method_decorator(csrf_protect, name="dispatch")
+class SignupApi(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=CredentialsSerializer, responses={201: UserSerializer})
+    def post(self, request: Request) -> Response:
+        data = CredentialsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user = services.user_create(**data.validated_data)
+        except services.UsernameTaken as exc:
+            raise ValidationError({"username": ["That username is taken."]}) from exc
+        except DjangoValidationError as exc:
+            raise ValidationError({"password": list(exc.messages)}) from exc
+        login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return Response(presenters.user_data(user), status=status.HTTP_201_CREATED)
+
+
+@method_decorator(csrf_protect, name="dispatch")
+class LoginApi(APIView):
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=LoginSerializer, responses={200: UserSerializer})
+    def post(self, request: Request) -> Response:
+        data = LoginSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request._request, **data.validated_data)
+        if user is None:
+            raise BadCredentials()
+        login(request._request, user)
+        return Response(presenters.user_data(user))
+
+
+class LogoutApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: UserSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(presenters.user_data(request.user))  # type: ignore[arg-type]
+
+
+class ProfileApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Profile",
+                {
+                    "id": serializers.IntegerField(),
+                    "username": serializers.CharField(),
+                    "karma_24h": serializers.IntegerField(),
+                    "karma_total": serializers.IntegerField(),
+                },
+            )
+        }
+    )
+    def get(self, request: Request, username: str) -> Response:
+        profile = selectors.user_profile(username=username)
+        if profile is None:
+            raise NotFound("No such user.")
+        body: dict[str, Any] = presenters.user_data(profile.user)
+        body.update(karma_24h=profile.karma_24h, karma_total=profile.karma_total)
+        return Response(body)

@@ -1,0 +1,26 @@
+"""ASGI entry point: HTTP through Django, /ws/ through the Channels consumer, lifespan hooks."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Django must be set up before anything imports models.
+django_http_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from realtime.lifespan import lifespan_app  # noqa: E402
+from realtime.middleware import RawSendMiddleware, SessionAuthMiddlewareStack  # noqa: E402
+from realtime.routing import websocket_urlpatterns  # noqa: E402
+
+application = RawSendMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_http_app,
+            "websocket": AllowedHostsOriginValidator(SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+            "lifespan": lifespan_app,
+        }
+    )
+)

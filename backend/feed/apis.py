@@ -1,0 +1,257 @@
+"""Thin REST views of the feed: validate, call one service or selector, serialize."""
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from core.fields import StrictCharField, StrictIntegerField
+from feed import presenters, selectors, services
+from feed.models import Post
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def _content_field(max_length: int) -> StrictCharField:
+    # trim_whitespace makes whitespace-only content blank, which the field rejects.
+    return StrictCharField(
+        max_length=max_length,
+        allow_blank=False,
+        error_messages={"blank": "Write something first: content cannot be empty or only whitespace."},
+    )
+
+
+class PostCreateSerializer(serializers.Serializer):
+    content = _content_field(10_000)
+
+
+class CommentCreateSerializer(serializers.Serializer):
+    content = _content_field(5_000)
+    parent_id = StrictIntegerField(required=False, allow_null=True, min_value=1)
+
+
+# Output shapes, declared for the OpenAPI schema; presenters.py builds the actual JSON.
+class UserOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class PostOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = UserOut()
+    content = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    like_count = serializers.IntegerField()
+    comment_count = serializers.IntegerField()
+    liked_by_me = serializers.BooleanField()
+
+
+class CommentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    post_id = serializers.IntegerField()
+    parent_id = serializers.IntegerField(allow_null=True)
+    author = UserOut()
+    content = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    like_count = serializers.IntegerField()
+    liked_by_me = serializers.BooleanField()
+    depth = serializers.IntegerField()
+
+
+class LikeOut(serializers.Serializer):
+    liked = serializers.BooleanField()
+    like_count = serializers.IntegerField()
+
+
+class EntryOut(serializers.Serializer):
+    rank = serializers.IntegerField()
+    user = UserOut()
+    karma = serializers.IntegerField()
+
+
+def _encode_cursor(post: Post) -> str:
+    raw = f"{post.created_at.isoformat()}|{post.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, post_id = raw.split("|")
+        position = (datetime.fromisoformat(created_at), int(post_id))
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValidationError(
+            {"cursor": ["This cursor is not valid; use the `next` link of a previous page."]}
+        ) from exc
+    if timezone.is_naive(position[0]):
+        raise ValidationError({"cursor": ["This cursor is not valid; use the `next` link of a previous page."]})
+    return position
+
+
+def _page_size(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_PAGE_SIZE
+    try:
+        size = int(raw)
+    except ValueError as exc:
+        raise ValidationError({"page_size": ["page_size must be a whole number."]}) from exc
+    if size < 1:
+        raise ValidationError({"page_size": [f"page_size must be between 1 and {MAX_PAGE_SIZE}."]})
+    return min(size, MAX_PAGE_SIZE)
+
+
+def _json(body: bytes, status_code: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status_code, content_type="application/json")
+
+
+class PostListApi(APIView):
+    throttle_scope = "write"
+
+    def get_throttles(self) -> list[Any]:
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", str, description="Opaque position from a previous page's `next`."),
+            OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}."),
+        ],
+        responses={
+            200: inline_serializer(
+                "PostPage", {"results": PostOut(many=True), "next": serializers.URLField(allow_null=True)}
+            )
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        size = _page_size(request.query_params.get("page_size"))
+        cursor = request.query_params.get("cursor")
+        before = _decode_cursor(cursor) if cursor else None
+        posts = selectors.feed_page(viewer=request.user, before=before, size=size)  # type: ignore[arg-type]
+        next_url = None
+        if len(posts) > size:
+            posts = posts[:size]
+            query = request.query_params.copy()
+            query["cursor"] = _encode_cursor(posts[-1])
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        results = [presenters.post_data(p, liked_by_me=p.liked_by_me) for p in posts]  # type: ignore[attr-defined]
+        return _json(orjson.dumps({"results": results, "next": next_url}, option=presenters.JSON_OPTIONS))
+
+    @extend_schema(request=PostCreateSerializer, responses={201: PostOut})
+    def post(self, request: Request) -> HttpResponse:
+        data = PostCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        post = services.post_create(author=request.user, content=data.validated_data["content"])  # type: ignore[arg-type]
+        return _json(orjson.dumps(presenters.post_data(post, liked_by_me=False), option=presenters.JSON_OPTIONS), 201)
+
+
+class PostDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "PostThread", {"post": PostOut(), "comments": serializers.ListField(child=serializers.DictField())}
+            )
+        },
+        description="The post's fields plus `comments`: the whole thread as nested CommentNode objects (`replies`).",
+    )
+    def get(self, request: Request, post_id: int) -> HttpResponse:
+        post = selectors.post_get(post_id=post_id, viewer=request.user)  # type: ignore[arg-type]
+        if post is None:
+            raise NotFound("No such post.")
+        thread = selectors.thread_comments(post_id=post_id, viewer=request.user)  # type: ignore[arg-type]
+        body = presenters.thread_json(
+            post,
+            post_liked=post.liked_by_me,  # type: ignore[attr-defined]
+            comments=thread.comments,
+            liked_ids=thread.liked_ids,
+        )
+        return _json(body)
+
+
+class CommentCreateApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "write"
+
+    @extend_schema(request=CommentCreateSerializer, responses={201: CommentOut})
+    def post(self, request: Request, post_id: int) -> HttpResponse:
+        data = CommentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            comment, _ = services.comment_create(
+                author=request.user,  # type: ignore[arg-type]
+                post_id=post_id,
+                content=data.validated_data["content"],
+                parent_id=data.validated_data.get("parent_id"),
+            )
+        except services.NotFound as exc:
+            raise NotFound("No such post.") from exc
+        except (services.InvalidParent, services.ThreadTooDeep) as exc:
+            raise ValidationError({"parent_id": [str(exc)]}) from exc
+        return _json(
+            orjson.dumps(presenters.comment_data(comment, liked_by_me=False), option=presenters.JSON_OPTIONS), 201
+        )
+
+
+class _LikeApi(APIView):
+    permission_classes = [IsAuthenticated]
+    not_found = "No such object."
+
+    def _answer(self, action: Any, request: Request, object_id: int) -> Response:
+        try:
+            state = action(request, object_id)
+        except services.NotFound as exc:
+            raise NotFound(self.not_found) from exc
+        return Response({"liked": state.liked, "like_count": state.like_count}, status=status.HTTP_200_OK)
+
+
+class PostLikeApi(_LikeApi):
+    not_found = "No such post."
+
+    @extend_schema(request=None, responses={200: LikeOut})
+    def post(self, request: Request, post_id: int) -> Response:
+        return self._answer(lambda r, i: services.post_like_set(user=r.user, post_id=i), request, post_id)
+
+    @extend_schema(request=None, responses={200: LikeOut})
+    def delete(self, request: Request, post_id: int) -> Response:
+        return self._answer(lambda r, i: services.post_like_clear(user=r.user, post_id=i), request, post_id)
+
+
+class CommentLikeApi(_LikeApi):
+    not_found = "No such comment."
+
+    @extend_schema(request=None, responses={200: LikeOut})
+    def post(self, request: Request, comment_id: int) -> Response:
+        return self._answer(lambda r, i: services.comment_like_set(user=r.user, comment_id=i), request, comment_id)
+
+    @extend_schema(request=None, responses={200: LikeOut})
+    def delete(self, request: Request, comment_id: int) -> Response:
+        return self._answer(lambda r, i: services.comment_like_clear(user=r.user, comment_id=i), request, comment_id)
+
+
+class LeaderboardApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Leaderboard", {"window_hours": serializers.IntegerField(), "entries": EntryOut(many=True)}
+            )
+        }
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"window_hours": settings.KARMA["WINDOW_HOURS"], "entries": selectors.leaderboard_top()})

@@ -1,0 +1,183 @@
+"""Reads of the feed. Each selector is one query (a thread is two: the post, its comments)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import User
+from feed.models import Comment, CommentLike, KarmaWindow, Post, PostLike
+
+
+def karma_window_start(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(hours=settings.KARMA["WINDOW_HOURS"])
+
+
+def _viewer_id(viewer: User | None) -> int | None:
+    return viewer.pk if viewer is not None and viewer.is_authenticated else None
+
+
+def _posts_for(viewer: User | None) -> QuerySet[Post]:
+    posts = Post.objects.select_related("author").only(
+        "id", "content", "created_at", "like_count", "comment_count", "author__id", "author__username"
+    )
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is None:
+        return posts.annotate(liked_by_me=Value(False))
+    return posts.annotate(liked_by_me=Exists(PostLike.objects.filter(post=OuterRef("pk"), user_id=viewer_id)))
+
+
+def feed_page(*, viewer: User | None, before: tuple[datetime, int] | None, size: int) -> list[Post]:
+    """Up to size + 1 posts, newest first, strictly older than the `before` position."""
+    posts = _posts_for(viewer)
+    if before is not None:
+        created_at, post_id = before
+        posts = posts.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=post_id))
+    return list(posts.order_by("-created_at", "-id")[: size + 1])
+
+
+def post_get(*, post_id: int, viewer: User | None) -> Post | None:
+    return _posts_for(viewer).filter(pk=post_id).first()
+
+
+@dataclass(frozen=True)
+class ThreadComments:
+    comments: list[Comment]
+    liked_ids: set[int]
+
+
+def thread_comments(*, post_id: int, viewer: User | None) -> ThreadComments:
+    """Every comment of a post, oldest first, with the viewer's likes: one query."""
+    comments = (
+        Comment.objects.filter(post_id=post_id)
+        .select_related("author")
+        .only(
+            "id",
+            "post_id",
+            "parent_id",
+            "content",
+            "created_at",
+            "like_count",
+            "depth",
+            "author__id",
+            "author__username",
+        )
+    )
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is not None:
+        comments = comments.annotate(
+            liked_by_me=Exists(CommentLike.objects.filter(comment=OuterRef("pk"), user_id=viewer_id))
+        )
+    rows = list(comments.order_by("id"))
+    liked = {c.pk for c in rows if getattr(c, "liked_by_me", False)}
+    return ThreadComments(rows, liked)
+
+
+def post_like_state(*, post_id: int) -> int | None:
+    return Post.objects.filter(pk=post_id).values_list("like_count", flat=True).first()
+
+
+def comment_like_state(*, comment_id: int) -> int | None:
+    return Comment.objects.filter(pk=comment_id).values_list("like_count", flat=True).first()
+
+
+def posts_live_state(*, post_ids: list[int]) -> list[dict[str, Any]]:
+    """The snapshot a socket gets when it subscribes."""
+    rows = Post.objects.filter(pk__in=post_ids).values("id", "like_count", "comment_count", "likes_version")
+    return [
+        {
+            "id": r["id"],
+            "like_count": r["like_count"],
+            "comment_count": r["comment_count"],
+            "version": r["likes_version"],
+        }
+        for r in rows.order_by("id")
+    ]
+
+
+# --- karma ------------------------------------------------------------------------------
+
+
+def _karma_subquery(like_model: type[PostLike] | type[CommentLike], *, since: datetime | None) -> Coalesce:
+    likes = like_model.objects.filter(recipient=OuterRef("pk")).exclude(user=OuterRef("pk"))
+    if since is not None:
+        likes = likes.filter(created_at__gt=since)
+    counted = likes.order_by().values("recipient").annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+@dataclass(frozen=True)
+class Profile:
+    user: User
+    karma_24h: int
+    karma_total: int
+
+
+def user_profile(*, username: str, now: datetime | None = None) -> Profile | None:
+    """A user with karma derived from the likes that exist: one query."""
+    since = karma_window_start(now)
+    post_points = settings.KARMA["POST_LIKE_POINTS"]
+    comment_points = settings.KARMA["COMMENT_LIKE_POINTS"]
+    user = (
+        User.objects.filter(username__iexact=username)
+        .annotate(
+            post_likes_total=_karma_subquery(PostLike, since=None),
+            comment_likes_total=_karma_subquery(CommentLike, since=None),
+            post_likes_24h=_karma_subquery(PostLike, since=since),
+            comment_likes_24h=_karma_subquery(CommentLike, since=since),
+        )
+        .only("id", "username")
+        .first()
+    )
+    if user is None:
+        return None
+    return Profile(
+        user=user,
+        karma_24h=user.post_likes_24h * post_points + user.comment_likes_24h * comment_points,
+        karma_total=user.post_likes_total * post_points + user.comment_likes_total * comment_points,
+    )
+
+
+def leaderboard_top() -> list[dict[str, Any]]:
+    """The top of the karma window: an index read of the derived table, one query."""
+    rows = (
+        KarmaWindow.objects.filter(karma__gt=0)
+        .order_by("-karma", "user__username")
+        .values("user_id", "user__username", "karma")[: settings.KARMA["LEADERBOARD_SIZE"]]
+    )
+    return [
+        {"rank": rank, "user": {"id": r["user_id"], "username": r["user__username"]}, "karma": r["karma"]}
+        for rank, r in enumerate(rows, start=1)
+    ]
+
+
+def karma_since_from_likes(*, since: datetime) -> dict[int, int]:
+    """Every user's karma from likes created after `since`, summed from scratch.
+
+    The slow, obviously right answer that the karma window is checked against: one
+    GROUP BY per like table.
+    """
+    totals: dict[int, int] = {}
+    sources = (
+        (PostLike.objects.all(), settings.KARMA["POST_LIKE_POINTS"]),
+        (CommentLike.objects.all(), settings.KARMA["COMMENT_LIKE_POINTS"]),
+    )
+    for likes, points in sources:
+        counts = (
+            likes.filter(created_at__gt=since)
+            .exclude(user_id=F("recipient_id"))
+            .order_by()
+            .values_list("recipient_id")
+            .annotate(n=Count("id"))
+        )
+        for recipient_id, n in counts:
+            totals[recipient_id] = totals.get(recipient_id, 0) + n * points
+    return totals
+
+
+def karma_window_totals() -> dict[int, int]:
+    return dict(KarmaWindow.objects.filter(karma__gt=0).values_list("user_id", "karma"))

@@ -1,0 +1,365 @@
+"""Writes of the feed. Each is one transaction that registers its own pushes after commit.
+
+Likes are exact under any concurrency: the unique constraint decides who inserted
+(`INSERT ... ON CONFLICT DO NOTHING RETURNING`), and counters move only when a row really
+changed, by an UPDATE that adds to the stored value and returns the result.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from accounts.models import User
+from feed import presenters, selectors
+from feed.models import Comment, CommentLike, KarmaWindow, LeaderboardState, Post, PostLike
+from realtime import events
+from realtime.publish import publish_after_commit, request_leaderboard_refresh_after_commit
+
+
+class NotFound(Exception):
+    pass
+
+
+class InvalidParent(Exception):
+    pass
+
+
+class ThreadTooDeep(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class LikeState:
+    liked: bool
+    like_count: int
+
+
+# --- small SQL helpers shared by PostgreSQL and SQLite ------------------------------------
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _bump(
+    model: type[Post] | type[Comment], pk: int, *, column: str, delta: int, with_version: bool
+) -> tuple[int, int]:
+    """Add delta to a counter (and 1 to its version); return the new values, row-locked till commit."""
+    table = _q(model._meta.db_table)
+    col = _q(column)
+    version = _q("likes_version")
+    assignments = f"{col} = {col} + %s" + (f", {version} = {version} + 1" if with_version else "")
+    returning = f"{col}, {version}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {_q('id')} = %s RETURNING {returning}", [delta, pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound(f"{model.__name__} {pk}")
+    return int(row[0]), int(row[1])
+
+
+def _insert_like(
+    model: type[PostLike] | type[CommentLike], *, target: str, target_id: int, user_id: int, recipient_id: int
+) -> bool:
+    """Insert the like unless it exists; True when this call created it."""
+    table = _q(model._meta.db_table)
+    columns = ", ".join(_q(c) for c in ("user_id", target, "recipient_id", "created_at"))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s) "
+        f"ON CONFLICT ({_q('user_id')}, {_q(target)}) DO NOTHING RETURNING {_q('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, target_id, recipient_id, now])
+        return cursor.fetchone() is not None
+
+
+def _delete_like(
+    model: type[PostLike] | type[CommentLike], *, target: str, target_id: int, user_id: int
+) -> datetime | None:
+    """Delete the like if it exists; its creation time when this call deleted it."""
+    table = _q(model._meta.db_table)
+    sql = f"DELETE FROM {table} WHERE {_q('user_id')} = %s AND {_q(target)} = %s RETURNING {_q('created_at')}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, target_id])
+        row = cursor.fetchone()
+    return None if row is None else _as_datetime(row[0])
+
+
+def _karma_add(*, user_id: int, points: int) -> None:
+    table = _q(KarmaWindow._meta.db_table)
+    karma = _q("karma")
+    sql = (
+        f"INSERT INTO {table} ({_q('user_id')}, {karma}) VALUES (%s, %s) "
+        f"ON CONFLICT ({_q('user_id')}) DO UPDATE SET {karma} = {table}.{karma} + EXCLUDED.{karma}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, points])
+
+
+def _karma_take_back(*, user_id: int, points: int, like_created_at: datetime) -> None:
+    """Undo a like's karma if the window still counts it.
+
+    Reading window_start under a share lock orders this against the refresh that ages the
+    window (which takes the row for update): the like is subtracted by exactly one of them.
+    """
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    table = _q(LeaderboardState._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_q('window_start')} FROM {table} WHERE {_q('id')} = 1{lock}")
+        row = cursor.fetchone()
+    # The row is created on first use (and again after a test flushes the tables).
+    window_start = _leaderboard_state().window_start if row is None else _as_datetime(row[0])
+    if like_created_at > window_start:
+        KarmaWindow.objects.filter(user_id=user_id).update(karma=F("karma") - points)
+
+
+def _as_datetime(value: Any) -> datetime:
+    """A timestamp from a raw cursor: PostgreSQL gives datetimes, SQLite gives text in UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_fixed_timezone(0))
+    return value
+
+
+# --- posts and comments ---------------------------------------------------------------
+
+
+@transaction.atomic
+def post_create(*, author: User, content: str) -> Post:
+    post = Post.objects.create(author=author, content=content, created_at=timezone.now())
+    publish_after_commit(events.post_created(presenters.post_data(post, liked_by_me=False)))
+    return post
+
+
+@transaction.atomic
+def comment_create(*, author: User, post_id: int, content: str, parent_id: int | None = None) -> tuple[Comment, int]:
+    """Add a comment; returns it with the post's new comment_count."""
+    depth = 0
+    if parent_id is not None:
+        parent = Comment.objects.filter(pk=parent_id).values("post_id", "depth").first()
+        if parent is None:
+            raise InvalidParent(f"Comment {parent_id} does not exist.")
+        if parent["post_id"] != post_id:
+            raise InvalidParent(f"Comment {parent_id} belongs to another post.")
+        depth = parent["depth"] + 1
+        max_depth = settings.COMMENT_MAX_DEPTH
+        if max_depth and depth >= max_depth:
+            raise ThreadTooDeep(f"Replies may nest at most {max_depth} levels deep.")
+    comment_count, _ = _bump(Post, post_id, column="comment_count", delta=1, with_version=False)
+    comment = Comment.objects.create(
+        post_id=post_id, parent_id=parent_id, author=author, content=content, created_at=timezone.now(), depth=depth
+    )
+    event = events.comment_created(
+        post_id=post_id, comment=presenters.comment_data(comment, liked_by_me=False), comment_count=comment_count
+    )
+    publish_after_commit(event)
+    return comment, comment_count
+
+
+# --- likes ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def post_like_set(*, user: User, post_id: int) -> LikeState:
+    author_id = Post.objects.filter(pk=post_id).values_list("author_id", flat=True).first()
+    if author_id is None:
+        raise NotFound(f"Post {post_id}")
+    if not _insert_like(PostLike, target="post_id", target_id=post_id, user_id=user.pk, recipient_id=author_id):
+        return LikeState(liked=True, like_count=selectors.post_like_state(post_id=post_id) or 0)
+    like_count, version = _bump(Post, post_id, column="like_count", delta=1, with_version=True)
+    if author_id != user.pk:
+        _karma_add(user_id=author_id, points=settings.KARMA["POST_LIKE_POINTS"])
+        request_leaderboard_refresh_after_commit()
+    publish_after_commit(events.post_likes(post_id=post_id, like_count=like_count, version=version))
+    return LikeState(liked=True, like_count=like_count)
+
+
+@transaction.atomic
+def post_like_clear(*, user: User, post_id: int) -> LikeState:
+    author_id = Post.objects.filter(pk=post_id).values_list("author_id", flat=True).first()
+    if author_id is None:
+        raise NotFound(f"Post {post_id}")
+    liked_at = _delete_like(PostLike, target="post_id", target_id=post_id, user_id=user.pk)
+    if liked_at is None:
+        return LikeState(liked=False, like_count=selectors.post_like_state(post_id=post_id) or 0)
+    like_count, version = _bump(Post, post_id, column="like_count", delta=-1, with_version=True)
+    if author_id != user.pk:
+        _karma_take_back(user_id=author_id, points=settings.KARMA["POST_LIKE_POINTS"], like_created_at=liked_at)
+        request_leaderboard_refresh_after_commit()
+    publish_after_commit(events.post_likes(post_id=post_id, like_count=like_count, version=version))
+    return LikeState(liked=False, like_count=like_count)
+
+
+@transaction.atomic
+def comment_like_set(*, user: User, comment_id: int) -> LikeState:
+    target = Comment.objects.filter(pk=comment_id).values("author_id", "post_id").first()
+    if target is None:
+        raise NotFound(f"Comment {comment_id}")
+    author_id = target["author_id"]
+    if not _insert_like(
+        CommentLike, target="comment_id", target_id=comment_id, user_id=user.pk, recipient_id=author_id
+    ):
+        return LikeState(liked=True, like_count=selectors.comment_like_state(comment_id=comment_id) or 0)
+    like_count, version = _bump(Comment, comment_id, column="like_count", delta=1, with_version=True)
+    if author_id != user.pk:
+        _karma_add(user_id=author_id, points=settings.KARMA["COMMENT_LIKE_POINTS"])
+        request_leaderboard_refresh_after_commit()
+    publish_after_commit(
+        events.comment_likes(post_id=target["post_id"], comment_id=comment_id, like_count=like_count, version=version)
+    )
+    return LikeState(liked=True, like_count=like_count)
+
+
+@transaction.atomic
+def comment_like_clear(*, user: User, comment_id: int) -> LikeState:
+    target = Comment.objects.filter(pk=comment_id).values("author_id", "post_id").first()
+    if target is None:
+        raise NotFound(f"Comment {comment_id}")
+    author_id = target["author_id"]
+    liked_at = _delete_like(CommentLike, target="comment_id", target_id=comment_id, user_id=user.pk)
+    if liked_at is None:
+        return LikeState(liked=False, like_count=selectors.comment_like_state(comment_id=comment_id) or 0)
+    like_count, version = _bump(Comment, comment_id, column="like_count", delta=-1, with_version=True)
+    if author_id != user.pk:
+        _karma_take_back(user_id=author_id, points=settings.KARMA["COMMENT_LIKE_POINTS"], like_created_at=liked_at)
+        request_leaderboard_refresh_after_commit()
+    publish_after_commit(
+        events.comment_likes(post_id=target["post_id"], comment_id=comment_id, like_count=like_count, version=version)
+    )
+    return LikeState(liked=False, like_count=like_count)
+
+
+# --- the leaderboard ---------------------------------------------------------------------
+
+
+def _leaderboard_state() -> LeaderboardState:
+    state, _ = LeaderboardState.objects.get_or_create(
+        pk=1, defaults={"window_start": selectors.karma_window_start(), "computed_at": timezone.now()}
+    )
+    return state
+
+
+def _age_window(state: LeaderboardState, now: datetime) -> None:
+    """Subtract the karma of likes that left the window since it was last aged."""
+    new_start = selectors.karma_window_start(now)
+    if new_start <= state.window_start:
+        return
+    leaving: dict[int, int] = {}
+    sources = (
+        (PostLike.objects.all(), settings.KARMA["POST_LIKE_POINTS"]),
+        (CommentLike.objects.all(), settings.KARMA["COMMENT_LIKE_POINTS"]),
+    )
+    for likes, points in sources:
+        counts = (
+            likes.filter(created_at__gt=state.window_start, created_at__lte=new_start)
+            .exclude(user_id=F("recipient_id"))
+            .order_by()
+            .values_list("recipient_id")
+            .annotate(n=Count("id"))
+        )
+        for recipient_id, n in counts:
+            leaving[recipient_id] = leaving.get(recipient_id, 0) + n * points
+    for user_id in sorted(leaving):
+        KarmaWindow.objects.filter(user_id=user_id).update(karma=F("karma") - leaving[user_id])
+    if leaving:
+        KarmaWindow.objects.filter(user_id__in=list(leaving), karma__lte=0).delete()
+    state.window_start = new_start
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    changed: bool
+    # Seconds until a refresh may run again, when another worker refreshed too recently.
+    retry_after: float | None = None
+
+
+@transaction.atomic
+def leaderboard_refresh(*, min_interval: float = 0.0) -> RefreshResult:
+    """Age the karma window, recompute the top 5, and push it if it changed.
+
+    The state row's lock makes this run in one worker at a time; min_interval keeps the
+    recompute to at most one per interval across all workers.
+    """
+    _leaderboard_state()
+    state = LeaderboardState.objects.select_for_update().get(pk=1)
+    now = timezone.now()
+    since_last = (now - state.computed_at).total_seconds()
+    if 0 <= since_last < min_interval:
+        return RefreshResult(changed=False, retry_after=min_interval - since_last)
+    _age_window(state, now)
+    entries = selectors.leaderboard_top()
+    changed = entries != state.entries
+    state.entries = entries
+    state.computed_at = now
+    state.save(update_fields=["window_start", "entries", "computed_at"])
+    if changed:
+        publish_after_commit(
+            events.leaderboard(
+                window_hours=settings.KARMA["WINDOW_HOURS"], entries=entries, version=int(now.timestamp() * 1_000_000)
+            )
+        )
+    return RefreshResult(changed=changed)
+
+
+@transaction.atomic
+def karma_window_rebuild() -> None:
+    """Recompute the karma window from the likes that exist (after bulk loads, or to repair)."""
+    _leaderboard_state()
+    state = LeaderboardState.objects.select_for_update().get(pk=1)
+    now = timezone.now()
+    state.window_start = selectors.karma_window_start(now)
+    KarmaWindow.objects.all().delete()
+    totals = selectors.karma_since_from_likes(since=state.window_start)
+    KarmaWindow.objects.bulk_create(KarmaWindow(user_id=u, karma=k) for u, k in totals.items() if k > 0)
+    state.entries = selectors.leaderboard_top()
+    state.computed_at = now
+    state.save()
+
+
+@dataclass(frozen=True)
+class KarmaCheck:
+    window_start: datetime
+    users_checked: int
+    mismatches: dict[int, tuple[int, int]]  # user id -> (window value, from-scratch value)
+    top: list[dict[str, Any]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+@transaction.atomic
+def karma_window_check() -> KarmaCheck:
+    """Compare every user's window karma with the sum of their likes, at one instant.
+
+    The state row stays locked, so no refresh ages the window meanwhile; likes that commit
+    during the check are kept out by comparing at the window start read under that lock
+    and a repeatable-read snapshot on PostgreSQL.
+    """
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    _leaderboard_state()
+    state = LeaderboardState.objects.select_for_update().get(pk=1)
+    _age_window(state, timezone.now())
+    state.save(update_fields=["window_start"])
+    window = selectors.karma_window_totals()
+    scratch = selectors.karma_since_from_likes(since=state.window_start)
+    mismatches = {
+        user_id: (window.get(user_id, 0), scratch.get(user_id, 0))
+        for user_id in set(window) | set(scratch)
+        if window.get(user_id, 0) != scratch.get(user_id, 0)
+    }
+    return KarmaCheck(
+        window_start=state.window_start,
+        users_checked=len(set(window) | set(scratch)),
+        mismatches=mismatches,
+        top=selectors.leaderboard_top(),
+    )

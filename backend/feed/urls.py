@@ -1,0 +1,27 @@
+from django.urls import path, register_converter
+
+from feed import apis
+
+
+class ObjectIdConverter:
+    """Positive ids that fit a bigint: a longer number is a 404, never a database error."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(ObjectIdConverter, "oid")
+
+urlpatterns = [
+    path("posts/", apis.PostListApi.as_view()),
+    path("posts/<oid:post_id>/", apis.PostDetailApi.as_view()),
+    path("posts/<oid:post_id>/comments/", apis.CommentCreateApi.as_view()),
+    path("posts/<oid:post_id>/like/", apis.PostLikeApi.as_view()),
+    path("comments/<oid:comment_id>/like/", apis.CommentLikeApi.as_view()),
+    path("leaderboard/", apis.LeaderboardApi.as_view()),
+]

@@ -1,0 +1,37 @@
+"""Prometheus metrics, correct across workers.
+
+With PROMETHEUS_MULTIPROC_DIR set (as `make stack` and compose do), every worker writes its
+samples to files there and /metrics sums them, whichever worker answers the scrape.
+"""
+
+import os
+
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+
+OPEN_SOCKETS = Gauge("karmafeed_open_sockets", "Websockets open now.", multiprocess_mode="livesum")
+EVENTS_PUSHED = Counter("karmafeed_events_pushed", "Events handed to the channel layer.")
+PUSH_FAILURES = Counter("karmafeed_push_failures", "Events the channel layer refused or timed out on.")
+PUSH_LATENCY = Histogram(
+    "karmafeed_push_latency_seconds",
+    "Time to hand one event to the channel layer.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+EVENTS_DELIVERED = Counter("karmafeed_events_delivered", "Events written to sockets (an event per socket).")
+FRAMES_SENT = Counter("karmafeed_frames_sent", "Websocket frames written by the fan-out.")
+SLOW_SOCKETS_CLOSED = Counter("karmafeed_slow_sockets_closed", "Sockets closed because they stopped reading.")
+SOCKETS_CLOSED_FLOODING = Counter("karmafeed_flooding_sockets_closed", "Sockets closed for sending too fast.")
+REQUEST_LATENCY = Histogram(
+    "karmafeed_request_latency_seconds",
+    "HTTP request latency by route.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+def render() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(DEFAULT_REGISTRY)

@@ -1,0 +1,44 @@
+"""Request logging, request ids and latency metrics for every HTTP request."""
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from ops import metrics
+
+logger = logging.getLogger("karmafeed.request")
+WORKER_ID = os.environ.get("KARMAFEED_WORKER_ID") or f"pid-{os.getpid()}"
+
+
+class RequestLogMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration = time.perf_counter() - started
+        match = getattr(request, "resolver_match", None)
+        route = match.route if match is not None else "unmatched"
+        metrics.REQUEST_LATENCY.labels(request.method, route, str(response.status_code)).observe(duration)
+        response["X-Request-ID"] = request_id
+        # Which worker answered: lets tests and operators see requests cross workers.
+        response["X-Served-By"] = WORKER_ID
+        user = getattr(request, "user", None)
+        logger.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "user_id": user.pk if user is not None and user.is_authenticated else None,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(duration * 1000, 2),
+            },
+        )
+        return response

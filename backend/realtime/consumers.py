@@ -1,0 +1,187 @@
+"""The websocket consumer behind /ws/: hello, subscribe, unsubscribe, ping, errors.
+
+Broadcasts never pass through this class: the process hub writes them to the socket's raw
+ASGI send. The consumer only answers the client and tells the hub what the socket follows.
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from feed import selectors
+from ops import metrics
+from realtime import events
+from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, post_group
+from realtime.hub import Connection
+from realtime.middleware import RAW_SEND_KEY
+from realtime.runtime import Runtime, get_runtime
+
+logger = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are the application's own).
+CLOSE_FLOODING = 4008
+CLOSE_TOO_SLOW = 4009
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def _post_ids(message: dict[str, Any]) -> list[int]:
+    ids = message.get("post_ids")
+    if not isinstance(ids, list) or not ids:
+        raise ProtocolError("invalid_fields", "post_ids must be a non-empty list of post ids.")
+    if len(ids) > settings.REALTIME["MAX_FOLLOWED_POSTS"]:
+        raise ProtocolError(
+            "too_many_follows", f"A socket follows at most {settings.REALTIME['MAX_FOLLOWED_POSTS']} posts."
+        )
+    if not all(type(i) is int and i > 0 for i in ids):
+        raise ProtocolError("invalid_fields", "post_ids must contain positive integers only.")
+    return list(dict.fromkeys(ids))
+
+
+class FeedConsumer(AsyncWebsocketConsumer):
+    # Sockets do not join the channel layer one by one: the process hub is the layer's only
+    # member, so this alias names no layer and Channels creates no per-socket channel.
+    channel_layer_alias = "karmafeed.sockets-have-no-layer-channel"
+
+    runtime: Runtime
+    connection: Connection
+    followed: set[int]
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Stock dispatch closes stale database connections through a thread hop before every
+        # message; this consumer touches the database only via database_sync_to_async, which
+        # does that itself, so frames skip the hop.
+        handler = getattr(self, self._handler_names[message["type"]], None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    _handler_names = {
+        "websocket.connect": "websocket_connect",
+        "websocket.receive": "websocket_receive",
+        "websocket.disconnect": "websocket_disconnect",
+    }
+
+    async def connect(self) -> None:
+        self.runtime = await get_runtime()
+        self.followed = set()
+        self._tokens = float(settings.REALTIME["INBOUND_BURST"])
+        self._tokens_at = time.monotonic()
+        raw_send = self.scope.get(RAW_SEND_KEY, self.base_send)
+        self.connection = Connection(raw_send, on_overflow=self._close_slow, label=str(self.scope.get("client")))
+        await self.accept()
+        user = self.scope.get("user")
+        hello_user = {"id": user.pk, "username": user.username} if user is not None and user.is_authenticated else None
+        await self.send(text_data=events.hello(hello_user))
+        hub = self.runtime.hub
+        await hub.join(self.connection, FEED_GROUP)
+        await hub.join(self.connection, LEADERBOARD_GROUP)
+        await self.send(text_data=hub.leaderboard_text or await self._leaderboard_from_database())
+        metrics.OPEN_SOCKETS.inc()
+        logger.info(
+            "socket connected", extra={"user_id": hello_user and hello_user["id"], "client": self.connection.label}
+        )
+
+    async def disconnect(self, code: int) -> None:
+        connection = getattr(self, "connection", None)
+        if connection is None:
+            return
+        await self.runtime.hub.leave_all(connection)
+        metrics.OPEN_SOCKETS.dec()
+        logger.info("socket disconnected", extra={"code": code, "client": connection.label})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self._take_token():
+            metrics.SOCKETS_CLOSED_FLOODING.inc()
+            await self.close(code=CLOSE_FLOODING)
+            return
+        try:
+            message = self._parse(text_data, bytes_data)
+            handler = self._handlers.get(message["type"])
+            if handler is None:
+                raise ProtocolError("unknown_type", f"Unknown message type {message['type']!r}.")
+            await handler(self, message)
+        except ProtocolError as exc:
+            await self.send(text_data=events.error(exc.code, exc.detail))
+
+    # -- inbound message types ---------------------------------------------------------
+
+    async def subscribe(self, message: dict[str, Any]) -> None:
+        post_ids = _post_ids(message)
+        new_ids = [i for i in post_ids if i not in self.followed]
+        limit = settings.REALTIME["MAX_FOLLOWED_POSTS"]
+        if len(self.followed) + len(new_ids) > limit:
+            raise ProtocolError("too_many_follows", f"A socket follows at most {limit} posts; unsubscribe some first.")
+        # Join before reading the snapshot: an event committed in between then arrives too,
+        # and its version tells the client which count is newer.
+        for post_id in new_ids:
+            await self.runtime.hub.join(self.connection, post_group(post_id))
+        self.followed.update(new_ids)
+        snapshot = await database_sync_to_async(selectors.posts_live_state)(post_ids=post_ids)
+        await self.send(text_data=events.subscribed(snapshot))
+
+    async def unsubscribe(self, message: dict[str, Any]) -> None:
+        post_ids = _post_ids(message)
+        for post_id in post_ids:
+            if post_id in self.followed:
+                self.followed.discard(post_id)
+                await self.runtime.hub.leave(self.connection, post_group(post_id))
+        await self.send(text_data=events.unsubscribed(post_ids))
+
+    async def ping(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=events.pong())
+
+    _handlers: dict[str, Callable[["FeedConsumer", dict[str, Any]], Awaitable[None]]] = {
+        "subscribe": subscribe,
+        "unsubscribe": unsubscribe,
+        "ping": ping,
+    }
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _parse(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None:
+            raise ProtocolError("invalid_json", "Empty frame.")
+        size = len(raw.encode()) if isinstance(raw, str) else len(raw)
+        if size > settings.REALTIME["MAX_FRAME_BYTES"]:
+            raise ProtocolError(
+                "frame_too_large", f"Frames are limited to {settings.REALTIME['MAX_FRAME_BYTES']} bytes."
+            )
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ProtocolError("invalid_json", "Frames must be JSON objects.") from exc
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise ProtocolError("invalid_fields", 'Frames must be JSON objects with a string "type".')
+        return message
+
+    def _take_token(self) -> bool:
+        """Token bucket over inbound frames: a steady rate with a burst allowance."""
+        now = time.monotonic()
+        rate = settings.REALTIME["INBOUND_RATE"]
+        burst = settings.REALTIME["INBOUND_BURST"]
+        self._tokens = min(burst, self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    async def _leaderboard_from_database(self) -> str:
+        entries = await database_sync_to_async(selectors.leaderboard_top)()
+        return events.encode(events.leaderboard_payload(window_hours=settings.KARMA["WINDOW_HOURS"], entries=entries))
+
+    async def _close_slow(self) -> None:
+        await self.close(code=CLOSE_TOO_SLOW)

@@ -1,0 +1,94 @@
+"""Builders of every server-to-client event in the contract, each encoded to JSON once.
+
+An Event carries its text already encoded; nothing downstream (the channel layer, the hub,
+the sockets) encodes it again. `ts` is the server time the event was built, after commit, in
+seconds since the epoch: an extension of the contract so clients can measure delivery delay.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+FEED_GROUP = "feed"
+LEADERBOARD_GROUP = "leaderboard"
+
+
+def post_group(post_id: int) -> str:
+    return f"post.{post_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    group: str
+    text: str
+    # Events with the same key replace each other while they wait to be sent; the highest
+    # version wins. None: the event is delivered as it is.
+    coalesce_key: str | None = None
+    version: int = 0
+
+
+def encode(payload: dict[str, Any]) -> str:
+    return orjson.dumps(payload, option=orjson.OPT_UTC_Z).decode()
+
+
+def _stamped(payload: dict[str, Any]) -> dict[str, Any]:
+    payload["ts"] = round(time.time(), 6)
+    return payload
+
+
+def hello(user: dict[str, Any] | None) -> str:
+    return encode({"type": "hello", "user": user})
+
+
+def pong() -> str:
+    return encode({"type": "pong"})
+
+
+def error(code: str, detail: str) -> str:
+    return encode({"type": "error", "code": code, "detail": detail})
+
+
+def subscribed(posts: list[dict[str, Any]]) -> str:
+    return encode({"type": "subscribed", "posts": posts})
+
+
+def unsubscribed(post_ids: list[int]) -> str:
+    return encode({"type": "unsubscribed", "post_ids": post_ids})
+
+
+def post_created(post: dict[str, Any]) -> Event:
+    return Event(FEED_GROUP, encode(_stamped({"type": "post.created", "post": post})))
+
+
+def post_likes(*, post_id: int, like_count: int, version: int) -> Event:
+    text = encode(_stamped({"type": "post.likes", "post_id": post_id, "like_count": like_count, "version": version}))
+    return Event(post_group(post_id), text, coalesce_key=f"post.likes:{post_id}", version=version)
+
+
+def comment_created(*, post_id: int, comment: dict[str, Any], comment_count: int) -> Event:
+    payload = {"type": "comment.created", "post_id": post_id, "comment": comment, "comment_count": comment_count}
+    return Event(post_group(post_id), encode(_stamped(payload)))
+
+
+def comment_likes(*, post_id: int, comment_id: int, like_count: int, version: int) -> Event:
+    payload = {
+        "type": "comment.likes",
+        "post_id": post_id,
+        "comment_id": comment_id,
+        "like_count": like_count,
+        "version": version,
+    }
+    return Event(
+        post_group(post_id), encode(_stamped(payload)), coalesce_key=f"comment.likes:{comment_id}", version=version
+    )
+
+
+def leaderboard_payload(*, window_hours: int, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "leaderboard", "window_hours": window_hours, "entries": entries}
+
+
+def leaderboard(*, window_hours: int, entries: list[dict[str, Any]], version: int) -> Event:
+    text = encode(_stamped(leaderboard_payload(window_hours=window_hours, entries=entries)))
+    return Event(LEADERBOARD_GROUP, text, coalesce_key="leaderboard", version=version)

@@ -1,0 +1,182 @@
+"""The one road from a committed write to the channel layer.
+
+Services call `publish_after_commit(event)` inside their transaction. After commit the
+event is handed to this process's Publisher, a task on the serving event loop that sends it
+to the channel layer off the request path: a slow or dead Redis never delays or fails a
+write that already committed. Failures are caught, logged, counted and shown by
+/api/health/; the next event (or a client's re-subscribe) heals what was lost, because
+every event carries absolute values.
+
+Processes without a serving loop (management commands, plain sync code) send inline.
+"""
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from ops import metrics
+from realtime.events import Event
+
+logger = logging.getLogger(__name__)
+
+# A publish that takes longer than this is abandoned and counted as failed.
+SEND_TIMEOUT_SECONDS = 3.0
+MESSAGE_TYPE = "karmafeed.event"
+
+
+@dataclass
+class PushHealth:
+    """What /api/health/ reports about pushes from this process."""
+
+    last_failure_at: float | None = None
+    last_failure: str | None = None
+    last_success_at: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record_success(self) -> None:
+        with self._lock:
+            self.last_success_at = time.time()
+
+    def record_failure(self, error: BaseException) -> None:
+        with self._lock:
+            self.last_failure_at = time.time()
+            self.last_failure = f"{type(error).__name__}: {error}"
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "last_failure_at": self.last_failure_at,
+                "last_failure": self.last_failure,
+                "last_success_at": self.last_success_at,
+            }
+
+
+push_health = PushHealth()
+
+
+def layer_message(event: Event) -> dict[str, Any]:
+    return {
+        "type": MESSAGE_TYPE,
+        "group": event.group,
+        "text": event.text,
+        "key": event.coalesce_key,
+        "version": event.version,
+    }
+
+
+async def send_event(event: Event) -> bool:
+    """Send one event to its group; True when the channel layer took it."""
+    started = time.perf_counter()
+    try:
+        layer = get_channel_layer()
+        assert layer is not None, "CHANNEL_LAYERS has no default layer"
+        await asyncio.wait_for(layer.group_send(event.group, layer_message(event)), SEND_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - any failure here must stay out of the request
+        push_health.record_failure(exc)
+        metrics.PUSH_FAILURES.inc()
+        logger.warning("push failed", extra={"group": event.group, "error": repr(exc)})
+        return False
+    push_health.record_success()
+    metrics.EVENTS_PUSHED.inc()
+    metrics.PUSH_LATENCY.observe(time.perf_counter() - started)
+    return True
+
+
+class Publisher:
+    """Sends this process's events to the channel layer in commit order, from one task.
+
+    Like-count events for the same object that queue up behind a slow send are coalesced
+    here already: only the highest version needs to travel.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._pending: dict[object, Event] = {}
+        self._wake = asyncio.Event()
+        self._sequence = 0
+        self.leaderboard_wanted = asyncio.Event()
+
+    def submit(self, event: Event) -> None:
+        """Queue an event; call on the publisher's loop."""
+        if event.coalesce_key is None:
+            self._sequence += 1
+            self._pending[self._sequence] = event
+        else:
+            queued = self._pending.get(event.coalesce_key)
+            if queued is None or queued.version < event.version:
+                self._pending[event.coalesce_key] = event
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._pending = self._pending, {}
+            for event in batch.values():
+                await send_event(event)
+
+    def call_soon(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Run callback on the publisher's loop, from whichever thread we are on."""
+        if _on_loop_thread(self.loop):
+            callback(*args)
+        else:
+            self.loop.call_soon_threadsafe(callback, *args)
+
+
+_serving: Publisher | None = None
+
+
+def install(publisher: Publisher | None) -> None:
+    """Make `publisher` the one this process hands committed events to (None: send inline)."""
+    global _serving
+    _serving = publisher
+
+
+def _live_publisher() -> Publisher | None:
+    publisher = _serving
+    if publisher is None or publisher.loop.is_closed() or not publisher.loop.is_running():
+        return None
+    return publisher
+
+
+def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def publish_now(event: Event) -> None:
+    publisher = _live_publisher()
+    if publisher is not None:
+        publisher.call_soon(publisher.submit, event)
+        return
+    try:
+        async_to_sync(send_event)(event)
+    except Exception:
+        logger.exception("inline push failed")
+
+
+def publish_after_commit(event: Event) -> None:
+    """Send `event` once the current transaction commits; nothing if it rolls back."""
+    transaction.on_commit(partial(publish_now, event), robust=True)
+
+
+def request_leaderboard_refresh() -> None:
+    """Ask this process's leaderboard ticker to recompute soon (coalesced, at most 1/s)."""
+    publisher = _live_publisher()
+    if publisher is not None:
+        publisher.call_soon(publisher.leaderboard_wanted.set)
+
+
+def request_leaderboard_refresh_after_commit() -> None:
+    transaction.on_commit(request_leaderboard_refresh, robust=True)

@@ -1,0 +1,76 @@
+"""The realtime machinery of one event loop: publisher, hub and leaderboard ticker.
+
+Started by the ASGI lifespan in a server process, or on first use (a test's event loop, a
+server without lifespan). Everything is per loop because asyncio objects are.
+"""
+
+import asyncio
+import weakref
+from dataclasses import dataclass
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from realtime import publish
+from realtime.hub import Hub
+from realtime.leaderboard import refresh_forever
+
+
+@dataclass
+class Runtime:
+    publisher: publish.Publisher
+    hub: Hub
+    tasks: list[asyncio.Task[None]]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.hub.stop()
+
+
+_runtimes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Runtime]" = weakref.WeakKeyDictionary()
+_starting: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
+async def get_runtime() -> Runtime:
+    """This loop's runtime, started on first call."""
+    loop = asyncio.get_running_loop()
+    runtime = _runtimes.get(loop)
+    if runtime is not None:
+        return runtime
+    lock = _starting.setdefault(loop, asyncio.Lock())
+    async with lock:
+        runtime = _runtimes.get(loop)
+        if runtime is None:
+            runtime = await _start(loop)
+            _runtimes[loop] = runtime
+    return runtime
+
+
+async def _start(loop: asyncio.AbstractEventLoop) -> Runtime:
+    layer = get_channel_layer()
+    assert layer is not None, "CHANNEL_LAYERS has no default layer"
+    hub = Hub(
+        layer,
+        flush_interval=settings.REALTIME["FLUSH_INTERVAL"],
+        buffer_limit=int(settings.REALTIME["SOCKET_BUFFER_LIMIT"]),
+    )
+    await hub.start()
+    publisher = publish.Publisher(loop)
+    tasks = [
+        asyncio.create_task(publisher.run(), name="publisher"),
+        asyncio.create_task(refresh_forever(publisher), name="leaderboard-ticker"),
+    ]
+    publish.install(publisher)
+    return Runtime(publisher=publisher, hub=hub, tasks=tasks)
+
+
+async def stop_runtime() -> None:
+    """Stop this loop's runtime, if any (server shutdown, end of a test)."""
+    loop = asyncio.get_running_loop()
+    runtime = _runtimes.pop(loop, None)
+    if runtime is None:
+        return
+    publish.install(None)
+    await runtime.stop()

@@ -1,0 +1,197 @@
+"""Pytest fixtures for KarmaFeed, reusable by anyone testing the API or the websocket.
+
+Enable with `pytest_plugins = ["testing.plugin"]` in a conftest.py (backend/conftest.py
+does). Everything runs against the real PostgreSQL and Redis named by DATABASE_URL and
+REDIS_URL (see config/settings_test.py).
+
+- `make_user(username=None)`: a saved user (password "pw-" + username).
+- `contract_client(user=None)`: a Django test client that enforces CSRF the way browsers
+  meet it: it fetches /api/auth/csrf/ and sends X-CSRFToken on unsafe methods.
+- `live_socket(user=None, origin=...)`: an open WebsocketCommunicator on the real ASGI
+  application, already past `hello` and the first `leaderboard`, with helpers to wait for
+  an event of a given type (batch frames are unpacked). Use in async tests marked
+  `@pytest.mark.django_db(transaction=True)`: the consumer reads the database from
+  other threads, so the data must be committed.
+"""
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import orjson
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connections
+from django.test import Client
+
+from accounts.models import User
+from realtime.runtime import stop_runtime
+
+_names = itertools.count(1)
+DEFAULT_ORIGIN = "http://127.0.0.1"
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(username: str | None = None) -> User:
+        name = username or f"user_{next(_names):04d}"
+        return User.objects.create_user(username=name, password=f"pw-{name}")
+
+    return make
+
+
+class ContractClient:
+    """A test client that meets CSRF the way the contract describes it."""
+
+    def __init__(self, user: User | None = None) -> None:
+        self.django = Client(enforce_csrf_checks=True)
+        if user is not None:
+            self.django.force_login(user)
+        self.django.get("/api/auth/csrf/")
+
+    @property
+    def csrf_token(self) -> str:
+        return self.django.cookies[settings.CSRF_COOKIE_NAME].value
+
+    def get(self, path: str, **extra: Any) -> Any:
+        return self.django.get(path, **extra)
+
+    def _unsafe(self, method: str, path: str, body: Any = None, *, csrf: bool = True) -> Any:
+        headers = {"HTTP_X_CSRFTOKEN": self.csrf_token} if csrf else {}
+        data = orjson.dumps(body) if body is not None else b""
+        return getattr(self.django, method)(path, data=data, content_type="application/json", **headers)
+
+    def post(self, path: str, body: Any = None, *, csrf: bool = True) -> Any:
+        return self._unsafe("post", path, body, csrf=csrf)
+
+    def delete(self, path: str, *, csrf: bool = True) -> Any:
+        return self._unsafe("delete", path, csrf=csrf)
+
+
+@pytest.fixture
+def contract_client(db: None) -> Callable[..., ContractClient]:
+    return ContractClient
+
+
+def session_cookie_for(user: User) -> str:
+    """A real session for `user`, as the Cookie header value a browser would send."""
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+class LiveSocket:
+    """A connected communicator plus the frames it has received, batches unpacked."""
+
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        self.communicator = communicator
+        self.events: list[dict[str, Any]] = []
+        self.frames: list[str] = []
+
+    async def _read_frame(self, timeout: float) -> None:
+        # Not communicator.receive_output(): on a timeout it cancels the application, and
+        # waiting out a quiet moment is exactly what these tests do.
+        try:
+            message = await asyncio.wait_for(self.communicator.output_queue.get(), timeout)
+        except TimeoutError:
+            if self.communicator.future.done():
+                self.communicator.future.result()  # re-raise what ended the application
+            raise
+        if message["type"] == "websocket.close":
+            raise ConnectionError(f"socket closed by the server with code {message.get('code')}")
+        text = message["text"]
+        self.frames.append(text)
+        payload = orjson.loads(text)
+        self.events.extend(payload["events"] if payload["type"] == "batch" else [payload])
+
+    async def next_event(self, timeout: float = 3.0) -> dict[str, Any]:
+        if not self.events:
+            await self._read_frame(timeout)
+        return self.events.pop(0)
+
+    async def wait_for(self, event_type: str, timeout: float = 3.0, **fields: Any) -> dict[str, Any]:
+        """The next event of `event_type` (with these field values), skipping others."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            for index, event in enumerate(self.events):
+                if event["type"] == event_type and all(event.get(k) == v for k, v in fields.items()):
+                    del self.events[index]
+                    return event
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"no {event_type} {fields or ''} within {timeout}s; saw {self.events}")
+            await self._read_frame(remaining)
+
+    async def assert_silent(self, event_type: str, within: float = 0.6, **fields: Any) -> None:
+        try:
+            event = await self.wait_for(event_type, timeout=within, **fields)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected {event}")
+
+    async def send(self, payload: Any) -> None:
+        text = payload if isinstance(payload, str) else orjson.dumps(payload).decode()
+        await self.communicator.send_to(text_data=text)
+
+    async def request(self, payload: Any, reply_type: str, timeout: float = 3.0) -> dict[str, Any]:
+        await self.send(payload)
+        return await self.wait_for(reply_type, timeout=timeout)
+
+
+@pytest.fixture
+async def live_socket() -> AsyncIterator[Callable[..., Any]]:
+    # Imported here, not at the top: building the ASGI app needs Django set up by pytest-django.
+    from config.asgi import application
+
+    opened: list[LiveSocket] = []
+
+    async def connect(user: User | None = None, *, origin: str = DEFAULT_ORIGIN) -> LiveSocket:
+        headers = [(b"origin", origin.encode()), (b"host", b"127.0.0.1")]
+        if user is not None:
+            cookie = await sync_to_async(session_cookie_for)(user)
+            headers.append((b"cookie", cookie.encode()))
+        communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+        connected, _ = await communicator.connect(timeout=5)
+        if not connected:
+            raise ConnectionRefusedError("the server refused the websocket")
+        socket = LiveSocket(communicator)
+        opened.append(socket)
+        assert (await socket.next_event())["type"] == "hello"
+        assert (await socket.next_event())["type"] == "leaderboard"
+        return socket
+
+    yield connect
+    for socket in opened:
+        await socket.communicator.disconnect()
+    await stop_runtime()
+    # The consumer's queries ran on asgiref's executor thread; close its connection there so
+    # the test database can be dropped.
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def capture_pushes() -> Iterator[list[Any]]:
+    """Events handed to the channel layer by this process, in order (the real send still runs)."""
+    from realtime import publish
+
+    sent: list[Any] = []
+    original = publish.send_event
+
+    async def recording_send(event: Any) -> bool:
+        sent.append(event)
+        return await original(event)
+
+    publish.send_event = recording_send
+    try:
+        yield sent
+    finally:
+        publish.send_event = original

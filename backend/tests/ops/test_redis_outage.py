@@ -1,0 +1,131 @@
+"""Redis down: writes still succeed, health says so, and events flow again when it is back.
+
+A private redis-server on its own port is started, stopped and restarted by the test, so the
+shared Redis of the machine is never touched.
+"""
+
+import asyncio
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from accounts.models import User
+from testing.plugin import ContractClient
+from tests.factories import make_post
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class PrivateRedis:
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def private_redis(settings: Any) -> Iterator[PrivateRedis]:
+    redis = PrivateRedis()
+    redis.start()
+    layer = {**settings.CHANNEL_LAYERS["default"]}
+    layer["CONFIG"] = {**layer["CONFIG"], "hosts": [{**layer["CONFIG"]["hosts"][0], "address": redis.url}]}
+    settings.CHANNEL_LAYERS = {"default": layer}  # channels resets its layers on this signal
+    yield redis
+    redis.stop()
+
+
+def health(client: ContractClient) -> tuple[int, dict[str, Any]]:
+    response = client.get("/api/health/")
+    return response.status_code, response.json()
+
+
+def test_health_is_green_with_both_services(contract_client: Callable[..., ContractClient]) -> None:
+    status, body = health(contract_client())
+    assert status == 200
+    assert body["database"]["ok"] and body["channel_layer"]["ok"]
+    assert body["database"]["vendor"] == "postgresql"
+
+
+def test_writes_succeed_while_redis_is_down_and_health_says_so(
+    private_redis: PrivateRedis, make_user: Callable[..., User], contract_client: Callable[..., ContractClient]
+) -> None:
+    author = make_user()
+    post = make_post(author)
+    client = contract_client(make_user())
+    private_redis.stop()
+    response = client.post(f"/api/posts/{post.pk}/like/")
+    assert response.status_code == 200 and response.json() == {"liked": True, "like_count": 1}
+    created = client.post("/api/posts/", {"content": "written while Redis is down"})
+    assert created.status_code == 201
+    post.refresh_from_db()
+    assert post.like_count == 1
+    status, body = health(client)
+    assert status == 503
+    assert body["database"]["ok"] is True and body["channel_layer"]["ok"] is False
+    assert body["channel_layer"]["pushes"]["last_failure"]
+    private_redis.start()
+    assert health(client)[0] == 200
+
+
+async def test_events_flow_again_after_redis_returns_and_resubscribe_converges(
+    private_redis: PrivateRedis,
+    live_socket: Callable[..., Any],
+    make_user: Callable[..., User],
+    contract_client: Callable[..., ContractClient],
+) -> None:
+    author, fan_a, fan_b = [await sync_to_async(make_user)() for _ in range(3)]
+    post = await sync_to_async(make_post)(author)
+    socket_ = await live_socket()
+    await socket_.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
+    client_a = await sync_to_async(contract_client)(fan_a)
+    client_b = await sync_to_async(contract_client)(fan_b)
+
+    await sync_to_async(private_redis.stop)()
+    response = await sync_to_async(client_a.post)(f"/api/posts/{post.pk}/like/")
+    assert response.status_code == 200  # committed; its push is lost with Redis
+    await socket_.assert_silent("post.likes", within=0.5)
+
+    await sync_to_async(private_redis.start)()
+    # The hub's subscription comes back on its own; a new like then reaches the socket.
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        await sync_to_async(client_b.delete)(f"/api/posts/{post.pk}/like/")
+        await sync_to_async(client_b.post)(f"/api/posts/{post.pk}/like/")
+        try:
+            event = await socket_.wait_for("post.likes", timeout=1.5)
+            break
+        except TimeoutError:
+            assert asyncio.get_running_loop().time() < deadline, "events never flowed again"
+    assert event["like_count"] in (1, 2)
+    snapshot = await socket_.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
+    assert snapshot["posts"][0]["like_count"] == 2

@@ -1,0 +1,114 @@
+"""The fan-out on a real uvicorn server with real sockets: raw sends, batching, slow readers."""
+
+import asyncio
+import base64
+import os
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+import uvicorn
+import websockets
+from asgiref.sync import sync_to_async
+from django.db import connections
+
+from ops import metrics
+from realtime import events, publish
+from realtime.runtime import get_runtime
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def server(settings: Any) -> AsyncIterator[str]:
+    """uvicorn with the sans-I/O websocket protocol, as `make run` starts it, in this loop."""
+    settings.REALTIME = {**settings.REALTIME, "SOCKET_BUFFER_LIMIT": 256 * 1024, "FLUSH_INTERVAL": 0.05}
+    from config.asgi import application
+
+    port = free_port()
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=port, ws="websockets-sansio", lifespan="on", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+    await sync_to_async(connections.close_all)()
+
+
+async def open_client(address: str) -> Any:
+    client = await websockets.connect(f"ws://{address}/ws/", origin=websockets.Origin(f"http://{address}"))
+    assert orjson.loads(await client.recv())["type"] == "hello"
+    assert orjson.loads(await client.recv())["type"] == "leaderboard"
+    return client
+
+
+async def test_events_of_one_round_arrive_as_one_batch_frame_shared_by_sockets(server: str) -> None:
+    clients = [await open_client(server) for _ in range(3)]
+    for client in clients:
+        await client.send(orjson.dumps({"type": "subscribe", "post_ids": [7]}).decode())
+        assert orjson.loads(await client.recv())["type"] == "subscribed"
+    hub = (await get_runtime()).hub
+    # Queued without yielding to the loop, so all of it lands in one delivery round.
+    for version in (3, 5, 4):  # three versions of one count: only the newest travels
+        event = events.post_likes(post_id=7, like_count=version, version=version)
+        hub.accept(event.group, event.text, event.coalesce_key, event.version)
+    hub.accept("feed", events.post_created({"id": 1, "content": "x"}).text)
+    unfollowed = events.post_likes(post_id=8, like_count=1, version=1)
+    hub.accept(unfollowed.group, unfollowed.text, unfollowed.coalesce_key, unfollowed.version)
+    frames = [await asyncio.wait_for(client.recv(), 2) for client in clients]
+    assert len(set(frames)) == 1, "sockets with the same share get the same encoded frame"
+    frame = orjson.loads(frames[0])
+    assert frame["type"] == "batch"
+    assert [(e["type"], e.get("like_count")) for e in frame["events"]] == [("post.likes", 5), ("post.created", None)]
+    for client in clients:
+        await client.close()
+
+
+async def test_a_socket_that_stops_reading_is_closed_and_the_others_keep_going(server: str) -> None:
+    host, port = server.split(":")
+    # A client that completes the handshake, then never reads: tiny receive buffer.
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    stalled.sendall(
+        (
+            f"GET /ws/ HTTP/1.1\r\nHost: {server}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://{server}\r\n\r\n"
+        ).encode()
+    )
+    healthy = await open_client(server)
+    hub = (await get_runtime()).hub
+    await asyncio.sleep(0.2)
+    assert hub.socket_count == 2
+    closed_before = metrics.SLOW_SOCKETS_CLOSED._value.get()
+    big = events.post_created({"id": 1, "content": "z" * 60_000})
+    received = 0
+    for _ in range(400):  # 24 MB in all: far past what the kernel buffers hold for the staller
+        await publish.send_event(big)
+        await asyncio.sleep(0.005)
+        try:
+            while True:
+                await asyncio.wait_for(healthy.recv(), 0.001)
+                received += 1
+        except TimeoutError:
+            pass
+        if hub.socket_count == 1:
+            break
+    assert hub.socket_count == 1, "the stalled socket should have been dropped"
+    assert metrics.SLOW_SOCKETS_CLOSED._value.get() == closed_before + 1
+    assert received > 0
+    stalled.close()
+    await healthy.close()
