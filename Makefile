@@ -52,6 +52,11 @@ services:
 	@for i in $$(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 0.2; done; \
 		echo "PostgreSQL or Redis did not come up" >&2; exit 1
 
+# The local stack puts Debian's nginx in front of the workers.
+.PHONY: nginx
+nginx:
+	@command -v nginx >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null)
+
 # Browser tests drive Debian's Chromium (a test tool's own browser download fails here).
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
@@ -83,7 +88,7 @@ lint: backend-install frontend-install
 	cd backend && $(VENV)/bin/mypy .
 	cd frontend && npm run lint && npm run typecheck
 
-test-backend: backend-install services
+test-backend: backend-install services nginx frontend-build
 	cd backend && $(VENV)/bin/pytest
 
 test-frontend: frontend-install
@@ -94,3 +99,6 @@ test-e2e: backend-install frontend-build services chromium
 
 clean:
 	rm -rf var frontend/dist
+
+# The local stack (make stack) and the load bench (make bench) keep their recipes apart.
+include $(wildcard mk/*.mk)
