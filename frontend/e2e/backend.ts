@@ -66,7 +66,8 @@ export class Backend {
     return backend;
   }
 
-  private async launch(): Promise<void> {
+  /** Runs `make serve` and waits for health; after `stop()` it brings the same server back on the same port and database. */
+  async launch(): Promise<void> {
     const log = createWriteStream(this.logPath, { flags: 'a' });
     log.write(`\n--- make serve PORT=${this.port} at ${new Date().toISOString()}\n`);
     const child = spawn('make', ['-C', repoRoot, 'serve', `PORT=${this.port}`], {
@@ -126,11 +127,5 @@ export class Backend {
     }
     // uvicorn may outlive make by a moment; make sure nothing of the group is left.
     signalGroup('SIGKILL');
-  }
-
-  /** Stops and starts the same server again on the same port and database. */
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.launch();
   }
 }

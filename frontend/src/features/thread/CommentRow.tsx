@@ -84,10 +84,10 @@ export function CommentRow({
           </button>
         ) : (
           <>
-            <p className="mt-1 whitespace-pre-wrap break-words pl-9 text-sm leading-relaxed text-stone-800">
+            <p className="mt-1 whitespace-pre-wrap break-words text-sm sm:pl-9 leading-relaxed text-stone-800">
               {comment.content}
             </p>
-            <div className="mt-1 flex flex-wrap items-center gap-1 pl-7">
+            <div className="-ml-2 mt-1 flex flex-wrap items-center gap-1 sm:ml-0 sm:pl-7">
               <LikeButton
                 target="comment"
                 id={comment.id}
@@ -118,7 +118,7 @@ export function CommentRow({
               )}
             </div>
             {replying && (
-              <div className="pl-7">
+              <div className="sm:pl-9">
                 <CommentForm
                   postId={comment.post_id}
                   parentId={comment.id}

@@ -180,7 +180,7 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
         {rows.length === 0 && focusId === null ? (
           <p className="px-1 py-8 text-center text-sm text-stone-500">No comments yet. Start the conversation.</p>
         ) : (
-          <ol className="mt-4 space-y-0.5" data-testid="comment-list" aria-label="Comments">
+          <ol className="mt-4" data-testid="comment-list" aria-label="Comments">
             {rows.map((row) =>
               row.kind === 'comment' ? (
                 <CommentRow
