@@ -34,8 +34,11 @@ $(VENV)/.installed: backend/requirements.txt backend/requirements-dev.txt
 
 backend-install: $(VENV)/.installed
 
+# Not `npm ci`: the lock cannot list tailwind's native packages for other platforms (the
+# registry here has none), and ci refuses such a lock; install --no-save follows the lock
+# without rewriting it.
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
-	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	cd frontend && npm install --no-save --no-audit --no-fund --loglevel=error
 	touch $@
 
 frontend-install: frontend/node_modules/.installed
