@@ -199,6 +199,34 @@ describe('KarmaFeed in a real browser against the real backend', () => {
     expect(profile.karma_total).toBeGreaterThan(0);
   });
 
+  it('continues a deep thread on its own page and collapses by keyboard', async () => {
+    const post = await graceApi.createPost('A long chain, to see how deep threads read.');
+    let parent: number | null = null;
+    const ids: number[] = [];
+    for (let level = 0; level < 12; level += 1) {
+      const api = level % 2 === 0 ? graceApi : adaApi;
+      parent = (await api.comment(post.id, `Level ${level}`, parent)).id;
+      ids.push(parent);
+    }
+    await grace.page.goto(`/posts/${post.id}`);
+    await grace.page.locator('[data-testid="comment"]').first().waitFor();
+    expect(await grace.page.locator('[data-testid="comment"]').count()).toBe(6);
+
+    await grace.page.getByRole('link', { name: /Continue this thread \(6 more replies\)/ }).click();
+    await grace.page.waitForURL(`**/posts/${post.id}?comment=${ids[5]}`);
+    await grace.page.getByText('You are reading a single branch').waitFor();
+    expect((await commentOrder(grace.page)).map((row) => row.id)).toEqual(ids.slice(5, 11));
+    expect(await grace.page.getByRole('link', { name: '↑ Parent comment' }).getAttribute('href')).toBe(
+      `/posts/${post.id}?comment=${ids[4]}`,
+    );
+
+    // The focused comment (level 5) is Ada's; collapsing it hides its whole branch.
+    await grace.page.getByRole('button', { name: 'Collapse the comment by ada and its replies' }).first().focus();
+    await grace.page.keyboard.press('Enter');
+    expect(await grace.page.locator('[data-testid="comment"]').count()).toBe(1);
+    await grace.page.getByRole('button', { name: /Expand the comment by ada and 6 replies/ }).waitFor();
+  });
+
   it('writes screenshots of the feed and a thread at desktop and phone width', async () => {
     await seedConversation(backend, browser);
     mkdirSync(artifactsDir, { recursive: true });

@@ -7,6 +7,8 @@ import type { LiveSocketOptions } from './LiveSocket';
 import { useLiveFeed } from './useLiveFeed';
 
 const MAX_FOLLOWED = 100;
+/** How long a comment that arrived live stays marked as new. */
+const HIGHLIGHT_MS = 4_000;
 
 interface LiveProviderProps {
   user: User | null;
@@ -27,6 +29,16 @@ export function LiveProvider({ user, children, socketOptions }: LiveProviderProp
   useEffect(() => {
     dispatch({ type: 'session.changed', user });
   }, [user]);
+
+  const freshKey = Object.keys(state.freshCommentIds).join(',');
+  useEffect(() => {
+    if (freshKey === '') return;
+    const timer = setTimeout(
+      () => dispatch({ type: 'comments.highlightExpired', ids: freshKey.split(',').map(Number) }),
+      HIGHLIGHT_MS,
+    );
+    return () => clearTimeout(timer);
+  }, [freshKey]);
 
   const follow = useCallback((postIds: readonly number[]) => {
     if (postIds.length === 0) return () => undefined;

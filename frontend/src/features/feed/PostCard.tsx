@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import { Link } from 'react-router-dom';
 import type { Post } from '../../api/types';
 import { Avatar } from '../../components/Avatar';
@@ -16,7 +16,7 @@ interface PostCardProps {
   register?: (element: HTMLElement, postId: number) => () => void;
 }
 
-export function PostCard({ post, now, likePending, full = false, register }: PostCardProps) {
+export const PostCard = memo(function PostCard({ post, now, likePending, full = false, register }: PostCardProps) {
   const ref = useRef<HTMLElement>(null);
   useEffect(() => {
     if (register && ref.current) return register(ref.current, post.id);
@@ -83,4 +83,4 @@ export function PostCard({ post, now, likePending, full = false, register }: Pos
       </footer>
     </article>
   );
-}
+});

@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { Link } from 'react-router-dom';
 import type { Comment } from '../../api/types';
 import { Avatar } from '../../components/Avatar';
@@ -30,7 +31,8 @@ interface CommentRowProps {
   onReply: (commentId: number | null) => void;
 }
 
-export function CommentRow({
+/** Memoised: a like on one comment must not re-render a thread of thousands. */
+export const CommentRow = memo(function CommentRow({
   comment,
   depth,
   replyCount,
@@ -134,7 +136,7 @@ export function CommentRow({
       </div>
     </li>
   );
-}
+});
 
 export function ContinueThreadRow({ parent, depth, hiddenCount }: { parent: Comment; depth: number; hiddenCount: number }) {
   return (

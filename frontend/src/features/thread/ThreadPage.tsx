@@ -14,7 +14,6 @@ import { CommentRow, ContinueThreadRow } from './CommentRow';
 
 /** Levels shown before "continue this thread" takes over; enough to follow a conversation on a phone. */
 export const MAX_VISIBLE_DEPTH = 6;
-const HIGHLIGHT_MS = 4_000;
 
 type LoadState = { kind: 'loading' } | { kind: 'ready' } | { kind: 'error'; message: string; notFound: boolean };
 
@@ -76,17 +75,6 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
   const catchUp = useCallback(() => void fetchThread(), [fetchThread]);
   useOnReconnect(catchUp);
   useFollowPosts(useMemo(() => [postId], [postId]));
-
-  const freshIds = Object.keys(state.freshCommentIds);
-  const freshKey = freshIds.join(',');
-  useEffect(() => {
-    if (freshKey === '') return;
-    const timer = setTimeout(
-      () => dispatch({ type: 'comments.highlightExpired', ids: freshKey.split(',').map(Number) }),
-      HIGHLIGHT_MS,
-    );
-    return () => clearTimeout(timer);
-  }, [freshKey, dispatch]);
 
   const toggleCollapsed = useCallback((commentId: number) => {
     setCollapsed((current) => {
