@@ -199,6 +199,23 @@ describe('KarmaFeed in a real browser against the real backend', () => {
     expect(profile.karma_total).toBeGreaterThan(0);
   });
 
+  it('scrolls the feed past the first page over the cursor', async () => {
+    for (let index = 0; index < 24; index += 1) await adaApi.createPost(`Note ${index + 1} of a busy afternoon.`);
+    await grace.page.goto('/');
+    await grace.page.locator('[data-testid="post-card"]').first().waitFor();
+    const cards = grace.page.locator('[data-testid="feed-list"] [data-testid="post-card"]');
+    const total = (await (await grace.context.request.get('/api/posts/?page_size=100')).json()) as { results: unknown[] };
+    await eventually(async () => {
+      await grace.page.mouse.wheel(0, 4000);
+      expect(await cards.count()).toBe(total.results.length);
+    }, 20_000);
+    expect(total.results.length).toBeGreaterThan(20);
+    await grace.page.getByText('You are all caught up.').waitFor();
+    const ids = await cards.evaluateAll((nodes) => nodes.map((node) => Number((node as HTMLElement).dataset.postId)));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort((a, b) => b - a)).toEqual(ids);
+  });
+
   it('continues a deep thread on its own page and collapses by keyboard', async () => {
     const post = await graceApi.createPost('A long chain, to see how deep threads read.');
     let parent: number | null = null;

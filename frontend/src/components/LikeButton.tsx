@@ -40,7 +40,8 @@ export function LikeButton({ target, id, count, liked, pending, size = 'md' }: L
           d="M12 20.5s-7.5-4.4-7.5-10.1A4.4 4.4 0 0 1 12 7.6a4.4 4.4 0 0 1 7.5 2.8c0 5.7-7.5 10.1-7.5 10.1Z"
         />
       </svg>
-      <span className="tabular-nums" data-testid={`like-count-${target}-${id}`}>
+      {/* Keyed by the count so a change, local or live, replays the small bump. */}
+      <span key={count} className="count-bump tabular-nums" data-testid={`like-count-${target}-${id}`}>
         {count}
       </span>
     </button>

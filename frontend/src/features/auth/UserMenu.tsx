@@ -38,7 +38,7 @@ export function UserMenu() {
         data-testid="current-user"
       >
         <Avatar username={user.username} size="sm" />
-        <span className="hidden max-w-[10rem] truncate text-sm font-medium text-stone-800 sm:inline">{user.username}</span>
+        <span className="max-w-[7rem] truncate text-sm font-medium text-stone-800 sm:max-w-[10rem]">{user.username}</span>
       </Link>
       <button
         type="button"
