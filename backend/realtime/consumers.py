@@ -181,7 +181,13 @@ class FeedConsumer(AsyncWebsocketConsumer):
 
     async def _leaderboard_from_database(self) -> str:
         entries = await database_sync_to_async(selectors.leaderboard_top)()
-        return events.encode(events.leaderboard_payload(window_hours=settings.KARMA["WINDOW_HOURS"], entries=entries))
+        text = events.encode(events.leaderboard_payload(window_hours=settings.KARMA["WINDOW_HOURS"], entries=entries))
+        # Until this worker sees its first leaderboard event, later sockets reuse this read;
+        # a change is always pushed, so the cache cannot outlive the truth it holds.
+        hub = self.runtime.hub
+        if hub.leaderboard_text is None:
+            hub.leaderboard_text = text
+        return text
 
     async def _close_slow(self) -> None:
         await self.close(code=CLOSE_TOO_SLOW)
