@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 import tailwindcss from '@tailwindcss/vite';
 
-const backend = 'http://127.0.0.1:8000';
+// The Django/ASGI server in development; another port can be named for a second checkout.
+const backend = process.env.KARMAFEED_BACKEND_URL ?? 'http://127.0.0.1:8000';
 
 export default defineConfig({
   base: '/',
@@ -10,6 +11,8 @@ export default defineConfig({
   server: {
     host: '127.0.0.1',
     proxy: {
+      // Keep the browser's Host header: Django compares it with Origin for CSRF and the
+      // websocket origin check, and both then see the dev server's own address.
       '/api': { target: backend, changeOrigin: false },
       '/ws': { target: backend, ws: true },
     },

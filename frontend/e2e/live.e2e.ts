@@ -264,6 +264,8 @@ describe('KarmaFeed in a real browser against the real backend', () => {
       await viewer.page.goto(`/posts/${seededThreadPostId}`);
       await waitForLive(viewer.page);
       await viewer.page.locator('[data-testid="comment"]').first().waitFor();
+      // On a phone the interesting part is the nesting further down, under the sticky header.
+      if (label === 'phone') await viewer.page.evaluate(() => window.scrollTo(0, 420));
       await viewer.page.waitForTimeout(300);
       shots[`thread-${label}`] = resolve(artifactsDir, `thread-${label}.png`);
       await viewer.page.screenshot({ path: shots[`thread-${label}`], fullPage: label === 'desktop' });

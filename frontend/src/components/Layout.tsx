@@ -31,8 +31,8 @@ export function Layout() {
         </div>
       </header>
 
-      <div className="mx-auto grid max-w-6xl gap-6 px-4 py-5 lg:grid-cols-[minmax(0,1fr)_18rem] lg:py-8">
-        <div className="min-w-0 space-y-4">
+      <div className="mx-auto grid max-w-6xl gap-6 px-4 pb-5 pt-2 lg:grid-cols-[minmax(0,1fr)_18rem] lg:py-8">
+        <div className="min-w-0 space-y-3">
           <LeaderboardStrip />
           <main id="main" className="min-w-0">
             <Outlet />

@@ -4,7 +4,7 @@ import { pluralize } from '../../lib/time';
 export function NewPostsPill({ count, onReveal }: { count: number; onReveal: () => void }) {
   if (count === 0) return null;
   return (
-    <div className="pointer-events-none sticky top-20 z-20 flex justify-center">
+    <div className="pointer-events-none sticky top-32 z-20 flex justify-center lg:top-20">
       <button
         type="button"
         onClick={onReveal}

@@ -72,7 +72,11 @@ export function LeaderboardPanel() {
 export function LeaderboardStrip() {
   const leaderboard = useLeaderboard();
   return (
-    <section aria-label="Top karma, last 24 hours" data-testid="leaderboard-compact" className="lg:hidden">
+    <section
+      aria-label="Top karma, last 24 hours"
+      data-testid="leaderboard-compact"
+      className="sticky top-14 z-20 -mx-4 bg-stone-50/90 px-4 py-2 backdrop-blur lg:hidden"
+    >
       <div className="flex items-center gap-2 overflow-x-auto rounded-2xl border border-stone-200 bg-white px-3 py-2 shadow-sm [scrollbar-width:none]">
         <span className="shrink-0 text-xs font-semibold uppercase tracking-wide text-stone-400">Top 24h</span>
         {leaderboard === null ? (

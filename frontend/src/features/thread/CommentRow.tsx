@@ -52,7 +52,6 @@ export const CommentRow = memo(function CommentRow({
       data-comment-id={comment.id}
       data-parent-id={comment.parent_id ?? ''}
       data-depth={depth}
-      aria-level={depth + 1}
       className="flex"
     >
       <DepthGuides depth={depth} />
