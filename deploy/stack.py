@@ -1,0 +1,275 @@
+"""The production topology on this machine: nginx in front of several uvicorn workers.
+
+    stack.py start   render nginx's config into STACK_DIR, then become honcho running
+                     deploy/Procfile: STACK_WORKERS workers and nginx, in the foreground
+    stack.py stop    stop the stack that STACK_DIR's pid files name, and only that
+
+`make stack` and `make stack-stop` call it (mk/stack.mk); the deploy tests start it the same
+way. Its settings come from the environment:
+
+    UVICORN_FLAGS       the server flags of the Makefile (required)
+    STACK_DIR           state: pid files, rendered nginx config, metrics (default var/stack)
+    STACK_PORT          where nginx listens on 127.0.0.1 (default 8080)
+    STACK_WORKERS       how many uvicorn workers (default 2)
+    STACK_WORKER_PORT   the first worker's port; the others follow it (default 8181)
+    STACK_FRONTEND_ROOT the built browser app (default frontend/dist)
+
+Everything else (DATABASE_URL, REDIS_URL, DJANGO_*) passes through to the workers.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NoReturn
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+VENV_DIR = REPO_DIR / "backend" / ".venv"
+PROCFILE = REPO_DIR / "deploy" / "Procfile"
+SITE_TEMPLATE = REPO_DIR / "nginx" / "karmafeed.conf.template"
+MAIN_TEMPLATE = REPO_DIR / "deploy" / "nginx.conf.template"
+
+STOP_WAIT_SECONDS = 10.0
+_PLACEHOLDER = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+class StackError(Exception):
+    """A problem the person starting the stack can fix; printed without a traceback."""
+
+
+def render_template(template: str, values: Mapping[str, str]) -> str:
+    """Fill ${NAME} placeholders as the nginx image's envsubst does; nginx's $vars stay.
+
+    Unlike envsubst, a placeholder without a value is an error rather than left in place,
+    where nginx would only reject it later with a less helpful message.
+    """
+    missing = sorted({name for name in _PLACEHOLDER.findall(template) if name not in values})
+    if missing:
+        raise StackError(f"no value for {', '.join(missing)} in the nginx template")
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+
+def upstream_servers(addresses: list[str]) -> str:
+    return "\n    ".join(f"server {address};" for address in addresses)
+
+
+def render_nginx(prefix: Path, *, listen: str, upstreams: list[str], frontend_root: Path) -> None:
+    """Write nginx.conf and karmafeed.conf into `prefix`, with the temp folders nginx needs."""
+    for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / "tmp" / temp).mkdir(parents=True, exist_ok=True)
+    site = render_template(
+        SITE_TEMPLATE.read_text(),
+        {
+            "NGINX_LISTEN": listen,
+            "NGINX_UPSTREAM_SERVERS": upstream_servers(upstreams),
+            "NGINX_FRONTEND_ROOT": str(frontend_root),
+        },
+    )
+    # Run as root, nginx would hand its workers to "nobody", who can read neither a private
+    # checkout nor the temp folders; the workers of this loopback stack run as its owner.
+    user_directive = "user root root;" if os.geteuid() == 0 else ""
+    main = render_template(MAIN_TEMPLATE.read_text(), {"NGINX_USER_DIRECTIVE": user_directive})
+    (prefix / "karmafeed.conf").write_text(site)
+    (prefix / "nginx.conf").write_text(main)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name) or str(default)
+    if not raw.isdigit() or int(raw) < 1:
+        raise StackError(f"{name} must be a positive integer, got {raw!r}")
+    return int(raw)
+
+
+class StackDir:
+    """The pid files, rendered config and metrics of one stack."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.resolve()
+        self.pids = self.path / "pids"
+        self.nginx = self.path / "nginx"
+        self.metrics = self.path / "prometheus"
+        self.manager_pid_file = self.path / "stack.pid"
+
+    def pid_files(self) -> list[Path]:
+        files = [self.manager_pid_file, self.nginx / "nginx.pid"]
+        return files + (sorted(self.pids.glob("*.pid")) if self.pids.is_dir() else [])
+
+    def running_pids(self) -> list[int]:
+        """Processes of this stack that are alive, read from its pid files."""
+        found: list[int] = []
+        for pid_file in self.pid_files():
+            try:
+                pid = int(pid_file.read_text().strip())
+            except (FileNotFoundError, ValueError):
+                continue
+            if pid not in found and self.owns(pid):
+                found.append(pid)
+        return found
+
+    def owns(self, pid: int) -> bool:
+        """Whether `pid` is a live process of this stack (not a stranger that reused the pid).
+
+        Every process of the stack inherits STACK_DIR, and nginx names its prefix in its
+        title (it writes its title over the environment); a zombie or a stranger shows neither.
+        """
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        marker = str(self.path).encode()
+        return b"STACK_DIR=" + marker in environ.split(b"\0") or marker + b"/nginx/" in cmdline
+
+    def reset(self) -> None:
+        if self.running_pids():
+            raise StackError(f"a stack is already running from {self.path}: stop it first (make stack-stop)")
+        for stale in (self.pids, self.metrics, self.nginx):
+            shutil.rmtree(stale, ignore_errors=True)
+        # A fresh metrics folder: samples of an earlier run's workers must not be summed in.
+        for folder in (self.pids, self.metrics, self.nginx):
+            folder.mkdir(parents=True)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        # As nginx and uvicorn do: connections of an earlier run in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start() -> NoReturn:
+    flags = os.environ.get("UVICORN_FLAGS", "").strip()
+    if not flags:
+        raise StackError("UVICORN_FLAGS is not set: start the stack with `make stack`")
+    state = StackDir(Path(os.environ.get("STACK_DIR") or REPO_DIR / "var" / "stack"))
+    port = _env_int("STACK_PORT", 8080)
+    workers = _env_int("STACK_WORKERS", 2)
+    first_worker_port = _env_int("STACK_WORKER_PORT", 8181)
+    worker_ports = list(range(first_worker_port, first_worker_port + workers))
+    frontend_root = Path(os.environ.get("STACK_FRONTEND_ROOT") or REPO_DIR / "frontend" / "dist").resolve()
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    if nginx is None:
+        raise StackError("nginx is not installed: run `make nginx`")
+
+    state.reset()
+    busy = [p for p in [port, *worker_ports] if not _port_is_free(p)]
+    if busy:
+        raise StackError(f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use (STACK_PORT, STACK_WORKER_PORT)")
+    if not (frontend_root / "index.html").is_file():
+        print(f"stack: no built app in {frontend_root}; pages will 404 (make frontend-build)", file=sys.stderr)
+    render_nginx(
+        state.nginx,
+        listen=f"127.0.0.1:{port}",
+        upstreams=[f"127.0.0.1:{p}" for p in worker_ports],
+        frontend_root=frontend_root,
+    )
+    checked = subprocess.run(  # noqa: S603 - nginx found above, arguments are ours
+        [nginx, "-t", "-q", "-p", f"{state.nginx}/", "-c", "nginx.conf", "-e", "stderr"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if checked.returncode != 0:
+        raise StackError(f"nginx rejects the rendered config in {state.nginx}:\n{checked.stderr}")
+
+    # honcho reads no .env (that file is compose's): every setting comes from this environment.
+    empty_env_file = state.path / "honcho.env"
+    empty_env_file.write_text("")
+    env = {
+        **os.environ,
+        "STACK_DIR": str(state.path),
+        "STACK_VENV": str(VENV_DIR),
+        "STACK_NGINX": nginx,
+        "PROMETHEUS_MULTIPROC_DIR": str(state.metrics),
+        "PYTHONUNBUFFERED": "1",
+    }
+    state.manager_pid_file.write_text(f"{os.getpid()}\n")
+    print(f"stack: http://127.0.0.1:{port} -> nginx -> {workers} workers on ports {worker_ports}", flush=True)
+    honcho = str(VENV_DIR / "bin" / "honcho")
+    # exec: honcho keeps this pid (the one in stack.pid) and gets Ctrl-C in the terminal.
+    os.execve(  # noqa: S606 - a fixed program with our own arguments
+        honcho,
+        [
+            honcho,
+            "start",
+            "--procfile",
+            str(PROCFILE),
+            "--app-root",
+            str(REPO_DIR),
+            "--env",
+            str(empty_env_file),
+            "--port",
+            str(first_worker_port),
+            "--concurrency",
+            f"web={workers},nginx=1",
+        ],
+        env,
+    )
+
+
+def stop() -> int:
+    state = StackDir(Path(os.environ.get("STACK_DIR") or REPO_DIR / "var" / "stack"))
+    pids = state.running_pids()
+    if not pids:
+        print(f"stack: nothing running from {state.path}")
+        _forget_pid_files(state)
+        return 0
+    # honcho stops its processes itself; anything it leaves behind is then ended one by one.
+    try:
+        manager = int(state.manager_pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        manager = None
+    if manager is not None and manager in pids:
+        os.kill(manager, signal.SIGTERM)
+        _wait_gone(state, [manager], STOP_WAIT_SECONDS)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        left = state.running_pids()
+        if not left:
+            break
+        for pid in left:
+            os.kill(pid, sig)
+        _wait_gone(state, left, STOP_WAIT_SECONDS / 2)
+    left = state.running_pids()
+    if left:
+        print(f"stack: processes {left} would not stop", file=sys.stderr)
+        return 1
+    _forget_pid_files(state)
+    print(f"stack: stopped ({len(pids)} processes from {state.path})")
+    return 0
+
+
+def _wait_gone(state: StackDir, pids: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(state.owns(pid) for pid in pids):
+        time.sleep(0.05)
+
+
+def _forget_pid_files(state: StackDir) -> None:
+    for pid_file in state.pid_files():
+        pid_file.unlink(missing_ok=True)
+
+
+def main(argv: list[str]) -> int:
+    commands = {"start": start, "stop": stop}
+    if len(argv) != 1 or argv[0] not in commands:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        return commands[argv[0]]()
+    except StackError as exc:
+        print(f"stack: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,36 @@
+# The production topology on this machine (docs/deploy.md): Debian's nginx on
+# http://127.0.0.1:$(STACK_PORT) in front of $(STACK_WORKERS) uvicorn workers, on the local
+# PostgreSQL and Redis, run by honcho (deploy/Procfile) in the foreground until Ctrl-C.
+#   make stack        build, migrate, start          make stack-stop   stop it from elsewhere
+
+STACK_PORT ?= 8080
+STACK_WORKERS ?= 2
+STACK_WORKER_PORT ?= 8181
+STACK_DIR ?= $(ROOT)/var/stack
+STACK_DATABASE ?= karmafeed
+STACK_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: stack stack-stop stack-uvicorn-flags
+
+stack stack-stop: export STACK_DIR := $(STACK_DIR)
+stack: export STACK_PORT := $(STACK_PORT)
+stack: export STACK_WORKERS := $(STACK_WORKERS)
+stack: export STACK_WORKER_PORT := $(STACK_WORKER_PORT)
+stack: export DATABASE_URL := postgres://postgres@127.0.0.1:5432/$(STACK_DATABASE)
+stack: export REDIS_URL := $(STACK_REDIS_URL)
+stack: export UVICORN_FLAGS := $(UVICORN_FLAGS)
+
+stack: backend-install frontend-build services nginx
+	@psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$(STACK_DATABASE)'" \
+		| grep -q 1 || createdb -h 127.0.0.1 -U postgres $(STACK_DATABASE)
+	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput -v0
+	@# 143: honcho's answer to SIGTERM, i.e. make stack-stop, a normal end.
+	$(PY) $(ROOT)/deploy/stack.py start || test $$? -eq 143
+
+stack-stop: backend-install
+	$(PY) $(ROOT)/deploy/stack.py stop
+
+# The deploy tests start the stack with exactly the flags `make serve` uses.
+stack-uvicorn-flags:
+	@echo '$(UVICORN_FLAGS)'
