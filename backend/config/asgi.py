@@ -11,16 +11,19 @@ django_http_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from ops.middleware import WebsocketServedByMiddleware  # noqa: E402
 from realtime.lifespan import lifespan_app  # noqa: E402
 from realtime.middleware import RawSendMiddleware, SessionAuthMiddlewareStack  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = RawSendMiddleware(
-    ProtocolTypeRouter(
-        {
-            "http": django_http_app,
-            "websocket": AllowedHostsOriginValidator(SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-            "lifespan": lifespan_app,
-        }
+    WebsocketServedByMiddleware(
+        ProtocolTypeRouter(
+            {
+                "http": django_http_app,
+                "websocket": AllowedHostsOriginValidator(SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+                "lifespan": lifespan_app,
+            }
+        )
     )
 )

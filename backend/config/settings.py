@@ -274,10 +274,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "ops.logging.JsonFormatter"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}},
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},
+        # uvicorn set up its own plain-text handlers before it loaded this app; from here on
+        # its lines (startup, shutdown, errors) are JSON like the rest.
+        "uvicorn": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
         "uvicorn.access": {"level": "WARNING"},
     },
 }
