@@ -15,6 +15,11 @@ os.environ.setdefault("KARMAFEED_THROTTLE_AUTH", "10000/min")
 os.environ.setdefault("KARMAFEED_THROTTLE_WRITE", "10000/min")
 
 from config.settings import *  # noqa: F403
+from config.settings import DATABASES
+
+# One test database per pytest run, so runs side by side (CI, a developer, a bench) never
+# drop each other's database.
+DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 # Hashing strength is not under test; speed is welcome.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
