@@ -1,0 +1,5 @@
+"""python -m loadtest [fanout options] | python -m loadtest leaderboard [options]"""
+
+from loadtest.cli import main
+
+main()

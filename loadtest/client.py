@@ -1,0 +1,427 @@
+"""The load client: K websockets in one process (uvloop + picows), measured.
+
+Run by the orchestrator as `python -m loadtest.client CONFIG.json`. It opens the sockets,
+subscribes each to its posts, prints one JSON status line a second on stdout, and on the
+stdin command `finish TRUTH.json` checks every open socket against the database's final
+state and writes its result file.
+
+Per frame the client does as little as it can, so that it measures the server and not
+itself: sockets that follow the same posts receive byte-identical frames, so each distinct
+frame is parsed once and every socket only appends the frame's id to its own sequence.
+At the end each socket's sequence is folded into its final counts (once per distinct
+sequence), which is what the convergence check compares with the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvloop
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+# Latency histogram: 0.1 ms bins up to a minute; anything slower lands in the last bin.
+BIN_SECONDS = 0.0001
+BINS = 600_000
+
+
+@dataclass(slots=True)
+class FrameInfo:
+    """One distinct frame: its events, parsed once, and when the last socket got it."""
+
+    frame_id: int
+    events: list[dict[str, Any]]
+    oldest_ts: float | None
+    stamped_events: int
+    last_received: float = 0.0
+
+
+@dataclass
+class Totals:
+    frames: int = 0
+    events: int = 0
+    connects: int = 0
+    connect_failures: int = 0
+    disconnects: int = 0
+    latency_bins: list[int] = field(default_factory=lambda: [0] * (BINS + 1))
+    # This second's figures, reset by the status line.
+    tick_frames: int = 0
+    tick_events: int = 0
+    tick_latency_max: float = 0.0
+    tick_latency_sum: float = 0.0
+
+
+class FrameBook:
+    """Distinct frames by their bytes."""
+
+    def __init__(self) -> None:
+        self.by_payload: dict[bytes, FrameInfo] = {}
+        self.by_id: list[FrameInfo] = []
+
+    def lookup(self, payload: bytes) -> FrameInfo:
+        info = self.by_payload.get(payload)
+        if info is not None:
+            return info
+        message = orjson.loads(payload)
+        events = message["events"] if message.get("type") == "batch" else [message]
+        stamps = [e["ts"] for e in events if "ts" in e]
+        info = FrameInfo(len(self.by_id), events, min(stamps) if stamps else None, len(stamps))
+        self.by_payload[payload] = info
+        self.by_id.append(info)
+        return info
+
+
+class Follower(WSListener):
+    """One socket; the hot path is on_ws_frame."""
+
+    def __init__(self, client: LoadClient, follows: list[int]) -> None:
+        self.client = client
+        self.follows = follows
+        self.sequence: list[int] = []
+        self.transport: WSTransport | None = None
+        self.started = time.time()
+        self.hello_at: float | None = None
+        self.ready = asyncio.get_running_loop().create_future()
+        self.closing = False
+        self.closed = False
+        self.before_writes = False
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        if self.follows:
+            transport.send(WSMsgType.TEXT, orjson.dumps({"type": "subscribe", "post_ids": self.follows}))
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is not WSMsgType.TEXT:
+            return
+        now = time.time()
+        client = self.client
+        info = client.book.lookup(frame.get_payload_as_bytes())
+        self.sequence.append(info.frame_id)
+        info.last_received = now
+        totals = client.totals
+        totals.frames += 1
+        totals.tick_frames += 1
+        if info.oldest_ts is not None:
+            # Every event of the frame is counted at its oldest event's delay: an upper bound.
+            delay = now - info.oldest_ts
+            totals.events += info.stamped_events
+            totals.tick_events += info.stamped_events
+            totals.latency_bins[min(BINS, max(0, int(delay / BIN_SECONDS)))] += info.stamped_events
+            totals.tick_latency_sum += delay
+            if delay > totals.tick_latency_max:
+                totals.tick_latency_max = delay
+        elif self.hello_at is None:
+            self.hello_at = now
+            if not self.follows and not self.ready.done():
+                self.ready.set_result(None)
+        if self.follows and not self.ready.done() and info.events[0].get("type") == "subscribed":
+            self.ready.set_result(None)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.closed = True
+        if not self.closing:
+            self.client.totals.disconnects += 1
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError("closed before it was ready"))
+
+
+class LoadClient:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        # Sockets go round-robin to the workers: (websocket url, the Origin its host expects).
+        self.targets: list[list[str]] = config.get("extra_urls") or [[config["url"], config["origin"]]]
+        self.cookies: list[str] = config.get("cookies") or [""]
+        self.follow_sets: list[list[int]] = config["follow_sets"] or [[]]
+        self.rng = random.Random(config.get("seed", 1))
+        self.book = FrameBook()
+        self.totals = Totals()
+        self.sockets: list[Follower] = []
+        self.connect_seconds: list[float] = []
+        self.gate = asyncio.Semaphore(config.get("connect_concurrency", 256))
+        self.started = time.time()
+
+    async def open_one(self, index: int) -> Follower | None:
+        follows = self.follow_sets[self.rng.randrange(len(self.follow_sets))]
+        url, origin = self.targets[index % len(self.targets)]
+        cookie = self.cookies[index % len(self.cookies)]
+        headers = {"Origin": origin, **({"Cookie": cookie} if cookie else {})}
+        async with self.gate:
+            started = time.time()
+            try:
+                _, listener = await ws_connect(
+                    lambda: Follower(self, follows),
+                    url,
+                    extra_headers=headers,
+                    websocket_handshake_timeout=30,
+                    enable_auto_pong=True,
+                )
+                assert isinstance(listener, Follower)
+                await asyncio.wait_for(listener.ready, 60)
+            except Exception as exc:  # noqa: BLE001 - counted and reported; the run goes on
+                self.totals.connect_failures += 1
+                if self.totals.connect_failures <= 5:
+                    print(json.dumps({"kind": "warning", "message": f"connect failed: {exc!r}"}), flush=True)
+                return None
+        listener.started = started
+        self.connect_seconds.append(time.time() - started)
+        self.totals.connects += 1
+        self.sockets.append(listener)
+        return listener
+
+    def open_count(self) -> int:
+        return sum(1 for s in self.sockets if not s.closed)
+
+    async def status_forever(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            t = self.totals
+            line = {
+                "kind": "tick",
+                "t": time.time(),
+                "open": self.open_count(),
+                "frames": t.tick_frames,
+                "events": t.tick_events,
+                "latency_max": t.tick_latency_max,
+                "latency_mean": t.tick_latency_sum / t.tick_frames if t.tick_frames else 0.0,
+                "connects": t.connects,
+                "disconnects": t.disconnects,
+                "connect_failures": t.connect_failures,
+            }
+            t.tick_frames = t.tick_events = 0
+            t.tick_latency_max = t.tick_latency_sum = 0.0
+            print(json.dumps(line), flush=True)
+
+    async def churn_forever(self, per_second: int) -> None:
+        """Drop `per_second` random sockets a second and open as many new ones."""
+        next_index = len(self.sockets)
+        while True:
+            await asyncio.sleep(1.0)
+            live = [s for s in self.sockets if not s.closed and not s.closing]
+            for victim in self.rng.sample(live, min(per_second, len(live))):
+                victim.closing = True
+                if victim.transport is not None:
+                    victim.transport.disconnect()
+            for _ in range(per_second):
+                asyncio.get_running_loop().create_task(self.open_one(next_index))
+                next_index += 1
+
+    async def run(self) -> None:
+        count = self.config["sockets"]
+        status = asyncio.create_task(self.status_forever())
+        began = time.time()
+        await asyncio.gather(*(self.open_one(i) for i in range(count)))
+        connected_in = time.time() - began
+        for s in self.sockets:
+            s.before_writes = True
+        print(
+            json.dumps(
+                {
+                    "kind": "connected",
+                    "sockets": self.open_count(),
+                    "seconds": connected_in,
+                    "failures": self.totals.connect_failures,
+                }
+            ),
+            flush=True,
+        )
+        self.connected_in = connected_in
+        churn = None
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while True:
+            line = (await reader.readline()).decode().strip()
+            if not line:
+                break
+            command, _, argument = line.partition(" ")
+            if command == "churn" and churn is None:
+                churn = asyncio.create_task(self.churn_forever(int(argument)))
+            elif command == "stop-churn" and churn is not None:
+                churn.cancel()
+                churn = None
+            elif command == "finish":
+                if churn is not None:
+                    churn.cancel()
+                status.cancel()
+                self.finish(Path(argument))
+                break
+        for s in self.sockets:
+            s.closing = True
+            if s.transport is not None and not s.closed:
+                s.transport.disconnect()
+        await asyncio.sleep(0.2)
+
+    # -- the end of a run ---------------------------------------------------------------
+
+    def finish(self, truth_path: Path) -> None:
+        truth = json.loads(truth_path.read_text())
+        result = {
+            "sockets_requested": self.config["sockets"],
+            "sockets_open": self.open_count(),
+            "connected_in_seconds": self.connected_in,
+            "connect_seconds": percentiles_of(sorted(self.connect_seconds)),
+            "frames": self.totals.frames,
+            "events": self.totals.events,
+            "connects": self.totals.connects,
+            "connect_failures": self.totals.connect_failures,
+            "disconnects": self.totals.disconnects,
+            "distinct_frames": len(self.book.by_id),
+            "latency": histogram_percentiles(self.totals.latency_bins),
+            "latency_histogram": {str(i): n for i, n in enumerate(self.totals.latency_bins) if n},
+            "last_follower_latency": self.last_follower_latency(),
+            **self.convergence(truth),
+        }
+        Path(self.config["result_path"]).write_text(json.dumps(result))
+
+    def last_follower_latency(self) -> dict[str, float]:
+        """Per post.likes event: commit to the last socket that received it."""
+        last_at: dict[tuple[int, int], tuple[float, float]] = {}
+        for info in self.book.by_id:
+            for event in info.events:
+                if event.get("type") != "post.likes":
+                    continue
+                key = (event["post_id"], event["version"])
+                seen = last_at.get(key)
+                if seen is None or info.last_received > seen[1]:
+                    last_at[key] = (event["ts"], info.last_received)
+        return percentiles_of(sorted(received - ts for ts, received in last_at.values()))
+
+    def convergence(self, truth: dict[str, Any]) -> dict[str, Any]:
+        posts_truth: dict[str, list[int]] | None = truth.get("posts")
+        writes: dict[str, int] = truth.get("writes", {})
+        board_truth = truth.get("leaderboard")
+        folded: dict[tuple[int, ...], Folded] = {}
+        checked = wrong = wrong_board = 0
+        stale = skipped = 0
+        delivered = expected = 0
+        examples: list[str] = []
+        for s in self.sockets:
+            if s.closed or s.closing:
+                continue
+            key = tuple(s.sequence)
+            state = folded.get(key)
+            if state is None:
+                state = folded[key] = fold(self.book, s.sequence)
+            stale += state.stale
+            skipped += state.skipped
+            if s.before_writes:
+                delivered += state.post_events
+                expected += sum(writes.get(str(p), 0) for p in s.follows)
+            checked += 1
+            if posts_truth is not None:
+                for post_id in s.follows:
+                    want = posts_truth.get(str(post_id))
+                    have = state.posts.get(post_id)
+                    if want is None or have is None or have[0] != want[0] or have[2] != want[2]:
+                        wrong += 1
+                        if len(examples) < 5:
+                            examples.append(f"post {post_id}: socket has {have}, database has {want}")
+                        break
+            if board_truth is not None and state.leaderboard is not None:
+                if _board_key(state.leaderboard) != _board_key(board_truth):
+                    wrong_board += 1
+        return {
+            "sockets_checked": checked,
+            "sockets_wrong": wrong if posts_truth is not None else None,
+            "sockets_wrong_leaderboard": wrong_board if board_truth is not None else None,
+            "wrong_examples": examples,
+            "stale_events": stale,
+            "versions_skipped": skipped,
+            "post_events_delivered": delivered,
+            "post_events_expected": expected,
+        }
+
+
+def _board_key(entries: list[dict[str, Any]]) -> list[tuple[int, str, int]]:
+    return [(e["rank"], e["user"]["username"], e["karma"]) for e in entries]
+
+
+@dataclass
+class Folded:
+    posts: dict[int, list[int]] = field(default_factory=dict)  # id -> [like_count, version, comment_count]
+    leaderboard: list[dict[str, Any]] | None = None
+    stale: int = 0
+    skipped: int = 0
+    post_events: int = 0
+
+
+def fold(book: FrameBook, sequence: list[int]) -> Folded:
+    """A socket's final state, applying its frames in order as a browser would."""
+    state = Folded()
+    posts = state.posts
+    for frame_id in sequence:
+        for event in book.by_id[frame_id].events:
+            kind = event.get("type")
+            if kind == "post.likes":
+                state.post_events += 1
+                have = posts.get(event["post_id"])
+                if have is None:
+                    continue
+                version = event["version"]
+                if version > have[1]:
+                    state.skipped += version - have[1] - 1
+                    have[0], have[1] = event["like_count"], version
+                elif version < have[1]:
+                    state.stale += 1
+            elif kind == "comment.created":
+                state.post_events += 1
+                have = posts.get(event["post_id"])
+                if have is not None:
+                    have[2] = max(have[2], event["comment_count"])
+            elif kind == "subscribed":
+                for snapshot in event["posts"]:
+                    have = posts.get(snapshot["id"])
+                    if have is None:
+                        posts[snapshot["id"]] = [snapshot["like_count"], snapshot["version"], snapshot["comment_count"]]
+                    else:
+                        if snapshot["version"] > have[1]:
+                            have[0], have[1] = snapshot["like_count"], snapshot["version"]
+                        have[2] = max(have[2], snapshot["comment_count"])
+            elif kind == "leaderboard":
+                state.leaderboard = event["entries"]
+    return state
+
+
+def percentiles_of(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+
+    def at(q: float) -> float:
+        return values[min(len(values) - 1, int(q * len(values)))]
+
+    return {"count": len(values), "p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": values[-1]}
+
+
+def histogram_percentiles(bins: list[int]) -> dict[str, float]:
+    total = sum(bins)
+    if not total:
+        return {}
+    wanted = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+    found: dict[str, float] = {"count": total}
+    running = 0
+    for index, n in enumerate(bins):
+        if not n:
+            continue
+        running += n
+        for name, q in wanted.items():
+            if name not in found and running >= q * total:
+                found[name] = (index + 1) * BIN_SECONDS
+        found["max"] = (index + 1) * BIN_SECONDS
+    return found
+
+
+def main() -> None:
+    config = json.loads(Path(sys.argv[1]).read_text())
+    uvloop.run(LoadClient(config).run())
+
+
+if __name__ == "__main__":
+    main()

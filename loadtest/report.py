@@ -1,0 +1,253 @@
+"""Figures, ratios to the bare reference, plots and report.md for one run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from loadtest.client import BIN_SECONDS  # noqa: E402
+from loadtest.runner import PhaseResult  # noqa: E402
+
+
+def figures(phase: PhaseResult) -> dict[str, Any]:
+    c = phase.client
+    frames, events, seconds = phase.frames_in_window()
+    sampled = phase.sampled_seconds()
+    cpu_share = phase.cpu_seconds(phase.server_names) / sampled if sampled else 0.0
+    client_share = phase.cpu_seconds([phase.client_name]) / sampled if sampled else 0.0
+    frame_rate = frames / seconds if seconds else 0.0
+    sockets = c.get("sockets_open", 0)
+    connected_in = c.get("connected_in_seconds", 0.0)
+    latency = c.get("latency", {})
+    last = c.get("last_follower_latency", {})
+    delivered, expected = c.get("post_events_delivered", 0), c.get("post_events_expected", 0)
+    w = phase.writers
+    like_latency = w.get("like_latency", {})
+    return {
+        "sockets held": sockets,
+        "connect time (s)": connected_in,
+        "connect rate (sockets/s)": (c.get("connects", 0) and sockets / connected_in) if connected_in else 0.0,
+        "connect p99 per socket (ms)": 1000 * c.get("connect_seconds", {}).get("p99", 0.0),
+        "server RSS per socket (KB)": (phase.rss_connected - phase.rss_before) / sockets / 1024 if sockets else 0.0,
+        "server RSS with sockets (MB)": phase.rss_connected / 2**20,
+        "delivered frames/s": frame_rate,
+        "delivered events/s": events / seconds if seconds else 0.0,
+        "events per frame": events / frames if frames else 0.0,
+        "server CPU (% of a core)": 100 * cpu_share,
+        "server CPU per frame (µs)": 1e6 * cpu_share / frame_rate if frame_rate else 0.0,
+        # Near 100 % the client, not the server, sets the pace: read the other figures with care.
+        "load client CPU (% of a core)": 100 * client_share,
+        "commit→receive p50 (ms)": 1000 * latency.get("p50", 0.0),
+        "commit→receive p95 (ms)": 1000 * latency.get("p95", 0.0),
+        "commit→receive p99 (ms)": 1000 * latency.get("p99", 0.0),
+        "commit→receive max (ms)": 1000 * latency.get("max", 0.0),
+        "commit→last follower p99 (ms)": 1000 * last.get("p99", 0.0),
+        "lag trend (ms, last third − first third)": 1000 * lag_trend(phase),
+        "delivered/expected post events": delivered / expected if expected else None,
+        "stale events (older version)": c.get("stale_events", 0),
+        "connect failures": c.get("connect_failures", 0),
+        "disconnects": c.get("disconnects", 0),
+        "sockets checked at the end": c.get("sockets_checked", 0),
+        "sockets not equal to the database": c.get("sockets_wrong"),
+        "sockets with another leaderboard": c.get("sockets_wrong_leaderboard"),
+        "likes/s sent (REST)": w.get("like_rate_achieved"),
+        "like request p50 (ms)": 1000 * like_latency["p50"] if like_latency else None,
+        "like request p99 (ms)": 1000 * like_latency["p99"] if like_latency else None,
+        "writes skipped (all writers busy)": w.get("skipped"),
+        "write errors": sum(n for s, n in w.get("statuses", {}).items() if s not in ("200", "201")) if w else None,
+    }
+
+
+# Which bare phase each figure is compared with, and whether higher is better.
+RATIO_OF = {
+    "connect rate (sockets/s)": "bare-paced",
+    "server RSS per socket (KB)": "bare-paced",
+    "server CPU per frame (µs)": "bare-paced",
+    "commit→receive p99 (ms)": "bare-paced",
+    "delivered frames/s": "bare-flood",
+}
+
+
+def lag_trend(phase: PhaseResult) -> float:
+    """Mean delay of the last third of the window minus the first third's: > 0 means growing."""
+    start, end = phase.window
+    means = [t["latency_mean"] for t in phase.ticks if start < t["t"] <= end and t["frames"]]
+    if len(means) < 6:
+        return 0.0
+    third = len(means) // 3
+    return sum(means[-third:]) / third - sum(means[:third]) / third
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def write_report(out: Path, result: dict[str, Any], command: str, options: dict[str, Any]) -> Path:
+    phases: list[PhaseResult] = result["phases"]
+    table = {p.name: figures(p) for p in phases}
+    by_name = {p.name: p for p in phases}
+    names = list(table)
+    rows = []
+    header = ["figure", *names]
+    if "bare-paced" in table:
+        header += ["karmafeed ÷ bare"]
+    for figure in table[names[0]]:
+        row = [figure, *(fmt(table[n][figure]) for n in names)]
+        if "bare-paced" in table:
+            row.append(ratio_text(table, figure))
+        rows.append(row)
+    events_vs_flood = None
+    if "bare-flood" in table and table["bare-flood"]["delivered frames/s"]:
+        events_vs_flood = table["karmafeed"]["delivered events/s"] / table["bare-flood"]["delivered frames/s"]
+    plots = plot_all(out, phases)
+    facts = result["facts"]
+    lines = [
+        f"# KarmaFeed bench: {options['scenario']}, {options['sockets']:,} sockets",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {facts['machine']['cpus']} CPUs, {facts['machine']['memory_gib']} GiB, "
+        f"open files limit {facts['machine']['open_files_limit']}, Python {facts['machine']['python']}.",
+        pinning_text(facts["pinned"]),
+        "",
+        f"Options: {json.dumps(options)}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(r) + " |" for r in rows),
+        "",
+    ]
+    if events_vs_flood is not None:
+        lines.append(
+            f"KarmaFeed delivered events/s ÷ bare flood frames/s: **{events_vs_flood:.2f}x** "
+            f"(bare flood p99 {table['bare-flood']['commit→receive p99 (ms)']:.1f} ms, "
+            f"KarmaFeed p99 {table['karmafeed']['commit→receive p99 (ms)']:.1f} ms)."
+        )
+        lines.append("")
+    for p in phases:
+        for note in p.notes:
+            lines.append(f"- {p.name}: {note}")
+        if p.client.get("wrong_examples"):
+            lines.append(f"- {p.name}: mismatches, e.g. {'; '.join(p.client['wrong_examples'])}")
+    lines += [
+        "",
+        "Latency is the delay from `ts` (stamped after commit) to the client's receive time, each event",
+        "counted at its frame's oldest event (an upper bound); 'last follower' is per like event, to the",
+        "last socket that got it. CPU and RSS are the server process's own (psutil), over the write window.",
+        "",
+        *(f"![{name}]({name})" for name in plots),
+        "",
+    ]
+    report_path = out / "report.md"
+    report_path.write_text("\n".join(lines))
+    (out / "figures.json").write_text(json.dumps({"command": command, "options": options, "figures": table}, indent=1))
+    if "karmafeed" in by_name:
+        (out / "karmafeed-ticks.json").write_text(json.dumps(by_name["karmafeed"].ticks))
+    return report_path
+
+
+def ratio_text(table: dict[str, dict[str, Any]], figure: str) -> str:
+    reference = RATIO_OF.get(figure)
+    if reference is None or reference not in table:
+        return ""
+    mine, theirs = table["karmafeed"][figure], table[reference][figure]
+    if not mine or not theirs:
+        return ""
+    return f"{mine / theirs:.2f}x ({reference})"
+
+
+def pinning_text(pinned: dict[str, Any]) -> str:
+    if not pinned.get("server"):
+        return "No CPU pinning (fewer than 2 usable CPUs, or --no-pin)."
+    return (
+        f"The socket-serving process (uvicorn, or the bare server) is pinned to CPU {pinned['server']} and the "
+        f"load client to CPU {pinned['client']} (os.sched_setaffinity); PostgreSQL, Redis, the writers and "
+        "the write-only worker float."
+    )
+
+
+def plot_all(out: Path, phases: list[PhaseResult]) -> list[str]:
+    made = []
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for p in phases:
+        bins = {int(k): v for k, v in p.client.get("latency_histogram", {}).items()}
+        if not bins:
+            continue
+        total = sum(bins.values())
+        running = 0
+        xs, ys = [], []
+        for index in sorted(bins):
+            running += bins[index]
+            xs.append((index + 1) * BIN_SECONDS * 1000)
+            ys.append(running / total)
+        ax.step(xs, ys, where="post", label=p.name)
+    ax.set_xscale("log")
+    ax.set_xlabel("commit → receive (ms, log)")
+    ax.set_ylabel("share of events")
+    ax.set_title("Latency distribution (CDF)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=90)
+    plt.close(fig)
+    made.append("latency.png")
+
+    fig, axes = plt.subplots(len(phases), 1, figsize=(8, 2.8 * len(phases)), squeeze=False)
+    for ax, p in zip(axes[:, 0], phases, strict=True):
+        if not p.ticks:
+            continue
+        t0 = p.ticks[0]["t"]
+        ts = [t["t"] - t0 for t in p.ticks]
+        ax.plot(ts, [t["frames"] for t in p.ticks], label="frames/s")
+        ax.plot(ts, [t["events"] for t in p.ticks], label="events/s")
+        ax.set_ylabel("per second")
+        ax.set_title(p.name)
+        ax.grid(True, alpha=0.3)
+        twin = ax.twinx()
+        twin.plot(ts, [t["open"] for t in p.ticks], color="grey", linestyle="--", label="sockets")
+        twin.set_ylabel("sockets open")
+        ax.legend(loc="upper left", fontsize=8)
+    axes[-1, 0].set_xlabel("seconds")
+    fig.tight_layout()
+    fig.savefig(out / "throughput.png", dpi=90)
+    plt.close(fig)
+    made.append("throughput.png")
+
+    fig, (cpu_ax, rss_ax) = plt.subplots(2, 1, figsize=(8, 6))
+    for p in phases:
+        samples = [s for s in p.samples if any(n in s for n in p.server_names)]
+        if len(samples) < 2:
+            continue
+        t0 = samples[0]["t"]
+        xs, cpu, rss = [], [], []
+        for before, after in zip(samples, samples[1:], strict=False):
+            names = [n for n in p.server_names if n in before and n in after]
+            dt = after["t"] - before["t"]
+            xs.append(after["t"] - t0)
+            cpu.append(100 * sum(after[n]["cpu"] - before[n]["cpu"] for n in names) / dt if dt else 0.0)
+            rss.append(sum(after[n]["rss"] for n in names) / 2**20)
+        cpu_ax.plot(xs, cpu, label=p.name)
+        rss_ax.plot(xs, rss, label=p.name)
+    cpu_ax.set_ylabel("server CPU (% of a core)")
+    rss_ax.set_ylabel("server RSS (MB)")
+    rss_ax.set_xlabel("seconds since the server started")
+    for ax in (cpu_ax, rss_ax):
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "server.png", dpi=90)
+    plt.close(fig)
+    made.append("server.png")
+    return made
