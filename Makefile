@@ -91,8 +91,11 @@ lint: backend-install frontend-install
 	cd backend && $(VENV)/bin/mypy .
 	cd frontend && npm run lint && npm run typecheck
 
+# The whole suite on PostgreSQL and Redis, then again on the embedded default (SQLite and
+# the in-memory layer) for every test that does not need the real services.
 test-backend: backend-install services nginx frontend-build
 	cd backend && $(VENV)/bin/pytest
+	cd backend && DATABASE_URL= REDIS_URL= $(VENV)/bin/pytest -m "not needs_services"
 
 test-frontend: frontend-install
 	cd frontend && npm test

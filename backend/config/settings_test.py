@@ -1,6 +1,8 @@
 """Settings for the test suite: the real PostgreSQL and Redis of the machine.
 
-DATABASE_URL and REDIS_URL may point elsewhere; pytest-django creates test_<name>.
+DATABASE_URL and REDIS_URL may point elsewhere; pytest-django creates test_<name>_<pid>.
+Set both to "" to run the suite on the embedded default (SQLite, in-memory layer), as
+`make test` does for the tests not marked `needs_services`.
 """
 
 import os
@@ -19,7 +21,8 @@ from config.settings import DATABASES
 
 # One test database per pytest run, so runs side by side (CI, a developer, a bench) never
 # drop each other's database.
-DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 # Hashing strength is not under test; speed is welcome.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -30,7 +30,9 @@ class RequestLogMiddleware:
         response["X-Request-ID"] = request_id
         # Which worker answered: lets tests and operators see requests cross workers.
         response["X-Served-By"] = WORKER_ID
-        user = getattr(request, "user", None)
+        # Only a user something already loaded: resolving it here would cost a query, and
+        # fail when the database is what is down.
+        user = getattr(request, "_cached_user", None)
         logger.info(
             "request",
             extra={

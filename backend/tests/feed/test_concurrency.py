@@ -14,7 +14,7 @@ from feed import selectors, services
 from feed.models import Post, PostLike
 from tests.factories import make_post
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
 
 
 def run_at_once(jobs: list[Callable[[], Any]]) -> list[BaseException]:

@@ -18,7 +18,7 @@ from accounts.models import User
 from testing.plugin import ContractClient
 from tests.factories import make_post
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
 
 
 class PrivateRedis:

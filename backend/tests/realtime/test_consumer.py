@@ -18,6 +18,7 @@ from tests.factories import make_post
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.needs_services
 def test_the_layer_is_redis() -> None:
     assert type(get_channel_layer()).__name__ == "RedisPubSubChannelLayer"
 
