@@ -125,6 +125,8 @@ class PostListApi(APIView):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
     @extend_schema(
+        # Named apart from the detail view's GET, which drf-spectacular would also call posts_retrieve.
+        operation_id="posts_list",
         parameters=[
             OpenApiParameter("cursor", str, description="Opaque position from a previous page's `next`."),
             OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}."),
