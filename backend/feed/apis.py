@@ -171,15 +171,11 @@ class PostDetailApi(APIView):
         description="The post's fields plus `comments`: the whole thread as nested CommentNode objects (`replies`).",
     )
     def get(self, request: Request, post_id: int) -> HttpResponse:
-        post = selectors.post_get(post_id=post_id, viewer=request.user)  # type: ignore[arg-type]
-        if post is None:
+        thread = selectors.thread_get(post_id=post_id, viewer=request.user)  # type: ignore[arg-type]
+        if thread is None:
             raise NotFound("No such post.")
-        thread = selectors.thread_comments(post_id=post_id, viewer=request.user)  # type: ignore[arg-type]
         body = presenters.thread_json(
-            post,
-            post_liked=post.liked_by_me,  # type: ignore[attr-defined]
-            comments=thread.comments,
-            liked_ids=thread.liked_ids,
+            thread.post, post_liked=thread.post_liked, comments=thread.comments, liked_ids=thread.liked_ids
         )
         return _json(body)
 

@@ -45,13 +45,24 @@ def post_get(*, post_id: int, viewer: User | None) -> Post | None:
 
 
 @dataclass(frozen=True)
-class ThreadComments:
+class Thread:
+    post: Post
+    post_liked: bool
     comments: list[Comment]
     liked_ids: set[int]
 
 
-def thread_comments(*, post_id: int, viewer: User | None) -> ThreadComments:
-    """Every comment of a post, oldest first, with the viewer's likes: one query."""
+def thread_get(*, post_id: int, viewer: User | None) -> Thread | None:
+    """A post and its whole thread with the viewer's likes: two queries, whatever the size."""
+    post = post_get(post_id=post_id, viewer=viewer)
+    if post is None:
+        return None
+    comments, liked_ids = thread_comments(post_id=post_id, viewer=viewer)
+    return Thread(post=post, post_liked=post.liked_by_me, comments=comments, liked_ids=liked_ids)  # type: ignore[attr-defined]
+
+
+def thread_comments(*, post_id: int, viewer: User | None) -> tuple[list[Comment], set[int]]:
+    """Every comment of a post, oldest first, and the ids the viewer liked: one query."""
     comments = (
         Comment.objects.filter(post_id=post_id)
         .select_related("author")
@@ -73,16 +84,7 @@ def thread_comments(*, post_id: int, viewer: User | None) -> ThreadComments:
             liked_by_me=Exists(CommentLike.objects.filter(comment=OuterRef("pk"), user_id=viewer_id))
         )
     rows = list(comments.order_by("id"))
-    liked = {c.pk for c in rows if getattr(c, "liked_by_me", False)}
-    return ThreadComments(rows, liked)
-
-
-def post_like_state(*, post_id: int) -> int | None:
-    return Post.objects.filter(pk=post_id).values_list("like_count", flat=True).first()
-
-
-def comment_like_state(*, comment_id: int) -> int | None:
-    return Comment.objects.filter(pk=comment_id).values_list("like_count", flat=True).first()
+    return rows, {c.pk for c in rows if getattr(c, "liked_by_me", False)}
 
 
 def posts_live_state(*, post_ids: list[int]) -> list[dict[str, Any]]:
@@ -155,11 +157,11 @@ def leaderboard_top() -> list[dict[str, Any]]:
     ]
 
 
-def karma_since_from_likes(*, since: datetime) -> dict[int, int]:
-    """Every user's karma from likes created after `since`, summed from scratch.
+def karma_by_recipient(*, after: datetime, until: datetime | None = None) -> dict[int, int]:
+    """Karma each user earned from likes created in (after, until], summed from the likes.
 
-    The slow, obviously right answer that the karma window is checked against: one
-    GROUP BY per like table.
+    The slow, obviously right answer the karma window is checked against, and what the
+    window subtracts as likes age out: one GROUP BY per like table.
     """
     totals: dict[int, int] = {}
     sources = (
@@ -167,13 +169,10 @@ def karma_since_from_likes(*, since: datetime) -> dict[int, int]:
         (CommentLike.objects.all(), settings.KARMA["COMMENT_LIKE_POINTS"]),
     )
     for likes, points in sources:
-        counts = (
-            likes.filter(created_at__gt=since)
-            .exclude(user_id=F("recipient_id"))
-            .order_by()
-            .values_list("recipient_id")
-            .annotate(n=Count("id"))
-        )
+        likes = likes.filter(created_at__gt=after)
+        if until is not None:
+            likes = likes.filter(created_at__lte=until)
+        counts = likes.exclude(user_id=F("recipient_id")).order_by().values_list("recipient_id").annotate(n=Count("id"))
         for recipient_id, n in counts:
             totals[recipient_id] = totals.get(recipient_id, 0) + n * points
     return totals

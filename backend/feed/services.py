@@ -5,13 +5,14 @@ Likes are exact under any concurrency: the unique constraint decides who inserte
 changed, by an UPDATE that adds to the stored value and returns the result.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -166,74 +167,102 @@ def comment_create(*, author: User, post_id: int, content: str, parent_id: int |
 # --- likes ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _LikeTarget:
+    """What differs between liking a post and liking a comment."""
+
+    content_model: type[Post] | type[Comment]
+    like_model: type[PostLike] | type[CommentLike]
+    column: str  # the like table's foreign key to the content
+    points_setting: str
+    # The post whose followers see the change, and the event that tells them.
+    post_id_of: Callable[[dict[str, Any]], int]
+    event: Callable[..., events.Event]
+
+
+_POST = _LikeTarget(
+    content_model=Post,
+    like_model=PostLike,
+    column="post_id",
+    points_setting="POST_LIKE_POINTS",
+    post_id_of=lambda row: row["id"],
+    event=lambda *, post_id, object_id, like_count, version: events.post_likes(
+        post_id=post_id, like_count=like_count, version=version
+    ),
+)
+_COMMENT = _LikeTarget(
+    content_model=Comment,
+    like_model=CommentLike,
+    column="comment_id",
+    points_setting="COMMENT_LIKE_POINTS",
+    post_id_of=lambda row: row["post_id"],
+    event=lambda *, post_id, object_id, like_count, version: events.comment_likes(
+        post_id=post_id, comment_id=object_id, like_count=like_count, version=version
+    ),
+)
+
+
+def _content_row(target: _LikeTarget, object_id: int) -> dict[str, Any]:
+    fields = ("id", "author_id") if target is _POST else ("id", "author_id", "post_id")
+    row = target.content_model.objects.filter(pk=object_id).values(*fields).first()
+    if row is None:
+        raise NotFound(f"{target.content_model.__name__} {object_id}")
+    return row
+
+
+def _current_count(target: _LikeTarget, object_id: int) -> int:
+    return target.content_model.objects.filter(pk=object_id).values_list("like_count", flat=True).first() or 0
+
+
+def _like_set(target: _LikeTarget, *, user: User, object_id: int) -> LikeState:
+    row = _content_row(target, object_id)
+    author_id = row["author_id"]
+    if not _insert_like(
+        target.like_model, target=target.column, target_id=object_id, user_id=user.pk, recipient_id=author_id
+    ):
+        return LikeState(liked=True, like_count=_current_count(target, object_id))
+    like_count, version = _bump(target.content_model, object_id, column="like_count", delta=1, with_version=True)
+    if author_id != user.pk:
+        _karma_add(user_id=author_id, points=settings.KARMA[target.points_setting])
+        request_leaderboard_refresh_after_commit()
+    event = target.event(post_id=target.post_id_of(row), object_id=object_id, like_count=like_count, version=version)
+    publish_after_commit(event)
+    return LikeState(liked=True, like_count=like_count)
+
+
+def _like_clear(target: _LikeTarget, *, user: User, object_id: int) -> LikeState:
+    row = _content_row(target, object_id)
+    author_id = row["author_id"]
+    liked_at = _delete_like(target.like_model, target=target.column, target_id=object_id, user_id=user.pk)
+    if liked_at is None:
+        return LikeState(liked=False, like_count=_current_count(target, object_id))
+    like_count, version = _bump(target.content_model, object_id, column="like_count", delta=-1, with_version=True)
+    if author_id != user.pk:
+        _karma_take_back(user_id=author_id, points=settings.KARMA[target.points_setting], like_created_at=liked_at)
+        request_leaderboard_refresh_after_commit()
+    event = target.event(post_id=target.post_id_of(row), object_id=object_id, like_count=like_count, version=version)
+    publish_after_commit(event)
+    return LikeState(liked=False, like_count=like_count)
+
+
 @transaction.atomic
 def post_like_set(*, user: User, post_id: int) -> LikeState:
-    author_id = Post.objects.filter(pk=post_id).values_list("author_id", flat=True).first()
-    if author_id is None:
-        raise NotFound(f"Post {post_id}")
-    if not _insert_like(PostLike, target="post_id", target_id=post_id, user_id=user.pk, recipient_id=author_id):
-        return LikeState(liked=True, like_count=selectors.post_like_state(post_id=post_id) or 0)
-    like_count, version = _bump(Post, post_id, column="like_count", delta=1, with_version=True)
-    if author_id != user.pk:
-        _karma_add(user_id=author_id, points=settings.KARMA["POST_LIKE_POINTS"])
-        request_leaderboard_refresh_after_commit()
-    publish_after_commit(events.post_likes(post_id=post_id, like_count=like_count, version=version))
-    return LikeState(liked=True, like_count=like_count)
+    return _like_set(_POST, user=user, object_id=post_id)
 
 
 @transaction.atomic
 def post_like_clear(*, user: User, post_id: int) -> LikeState:
-    author_id = Post.objects.filter(pk=post_id).values_list("author_id", flat=True).first()
-    if author_id is None:
-        raise NotFound(f"Post {post_id}")
-    liked_at = _delete_like(PostLike, target="post_id", target_id=post_id, user_id=user.pk)
-    if liked_at is None:
-        return LikeState(liked=False, like_count=selectors.post_like_state(post_id=post_id) or 0)
-    like_count, version = _bump(Post, post_id, column="like_count", delta=-1, with_version=True)
-    if author_id != user.pk:
-        _karma_take_back(user_id=author_id, points=settings.KARMA["POST_LIKE_POINTS"], like_created_at=liked_at)
-        request_leaderboard_refresh_after_commit()
-    publish_after_commit(events.post_likes(post_id=post_id, like_count=like_count, version=version))
-    return LikeState(liked=False, like_count=like_count)
+    return _like_clear(_POST, user=user, object_id=post_id)
 
 
 @transaction.atomic
 def comment_like_set(*, user: User, comment_id: int) -> LikeState:
-    target = Comment.objects.filter(pk=comment_id).values("author_id", "post_id").first()
-    if target is None:
-        raise NotFound(f"Comment {comment_id}")
-    author_id = target["author_id"]
-    if not _insert_like(
-        CommentLike, target="comment_id", target_id=comment_id, user_id=user.pk, recipient_id=author_id
-    ):
-        return LikeState(liked=True, like_count=selectors.comment_like_state(comment_id=comment_id) or 0)
-    like_count, version = _bump(Comment, comment_id, column="like_count", delta=1, with_version=True)
-    if author_id != user.pk:
-        _karma_add(user_id=author_id, points=settings.KARMA["COMMENT_LIKE_POINTS"])
-        request_leaderboard_refresh_after_commit()
-    publish_after_commit(
-        events.comment_likes(post_id=target["post_id"], comment_id=comment_id, like_count=like_count, version=version)
-    )
-    return LikeState(liked=True, like_count=like_count)
+    return _like_set(_COMMENT, user=user, object_id=comment_id)
 
 
 @transaction.atomic
 def comment_like_clear(*, user: User, comment_id: int) -> LikeState:
-    target = Comment.objects.filter(pk=comment_id).values("author_id", "post_id").first()
-    if target is None:
-        raise NotFound(f"Comment {comment_id}")
-    author_id = target["author_id"]
-    liked_at = _delete_like(CommentLike, target="comment_id", target_id=comment_id, user_id=user.pk)
-    if liked_at is None:
-        return LikeState(liked=False, like_count=selectors.comment_like_state(comment_id=comment_id) or 0)
-    like_count, version = _bump(Comment, comment_id, column="like_count", delta=-1, with_version=True)
-    if author_id != user.pk:
-        _karma_take_back(user_id=author_id, points=settings.KARMA["COMMENT_LIKE_POINTS"], like_created_at=liked_at)
-        request_leaderboard_refresh_after_commit()
-    publish_after_commit(
-        events.comment_likes(post_id=target["post_id"], comment_id=comment_id, like_count=like_count, version=version)
-    )
-    return LikeState(liked=False, like_count=like_count)
+    return _like_clear(_COMMENT, user=user, object_id=comment_id)
 
 
 # --- the leaderboard ---------------------------------------------------------------------
@@ -251,21 +280,7 @@ def _age_window(state: LeaderboardState, now: datetime) -> None:
     new_start = selectors.karma_window_start(now)
     if new_start <= state.window_start:
         return
-    leaving: dict[int, int] = {}
-    sources = (
-        (PostLike.objects.all(), settings.KARMA["POST_LIKE_POINTS"]),
-        (CommentLike.objects.all(), settings.KARMA["COMMENT_LIKE_POINTS"]),
-    )
-    for likes, points in sources:
-        counts = (
-            likes.filter(created_at__gt=state.window_start, created_at__lte=new_start)
-            .exclude(user_id=F("recipient_id"))
-            .order_by()
-            .values_list("recipient_id")
-            .annotate(n=Count("id"))
-        )
-        for recipient_id, n in counts:
-            leaving[recipient_id] = leaving.get(recipient_id, 0) + n * points
+    leaving = selectors.karma_by_recipient(after=state.window_start, until=new_start)
     for user_id in sorted(leaving):
         KarmaWindow.objects.filter(user_id=user_id).update(karma=F("karma") - leaving[user_id])
     if leaving:
@@ -316,7 +331,7 @@ def karma_window_rebuild() -> None:
     now = timezone.now()
     state.window_start = selectors.karma_window_start(now)
     KarmaWindow.objects.all().delete()
-    totals = selectors.karma_since_from_likes(since=state.window_start)
+    totals = selectors.karma_by_recipient(after=state.window_start)
     KarmaWindow.objects.bulk_create(KarmaWindow(user_id=u, karma=k) for u, k in totals.items() if k > 0)
     state.entries = selectors.leaderboard_top()
     state.computed_at = now
@@ -351,7 +366,7 @@ def karma_window_check() -> KarmaCheck:
     _age_window(state, timezone.now())
     state.save(update_fields=["window_start"])
     window = selectors.karma_window_totals()
-    scratch = selectors.karma_since_from_likes(since=state.window_start)
+    scratch = selectors.karma_by_recipient(after=state.window_start)
     mismatches = {
         user_id: (window.get(user_id, 0), scratch.get(user_id, 0))
         for user_id in set(window) | set(scratch)

@@ -1,10 +1,8 @@
 """Health and metrics endpoints for load balancers and Prometheus."""
 
-import asyncio
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -15,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ops import metrics
-from realtime.publish import push_health
+from realtime.publish import probe_channel_layer, push_health
 
 PROBE_TIMEOUT_SECONDS = 2.0
 
@@ -30,24 +28,11 @@ def _check_database() -> dict[str, Any]:
     return {"ok": True, "vendor": connection.vendor}
 
 
-async def _probe_layer() -> None:
-    layer = get_channel_layer()
-    assert layer is not None
-    await asyncio.wait_for(layer.group_send("health", {"type": "health.probe"}), PROBE_TIMEOUT_SECONDS)
-
-
 def _check_channel_layer() -> dict[str, Any]:
-    layer = get_channel_layer()
-    backend = type(layer).__name__
     try:
-        async_to_sync(_probe_layer)()
+        backend = async_to_sync(probe_channel_layer)(PROBE_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001
-        return {
-            "ok": False,
-            "backend": backend,
-            "error": f"{type(exc).__name__}: {exc}",
-            "pushes": push_health.snapshot(),
-        }
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "pushes": push_health.snapshot()}
     return {"ok": True, "backend": backend, "pushes": push_health.snapshot()}
 
 

@@ -91,6 +91,14 @@ async def send_event(event: Event) -> bool:
     return True
 
 
+async def probe_channel_layer(timeout: float) -> str:
+    """Send a throwaway message through the layer; the layer's class name when it answered."""
+    layer = get_channel_layer()
+    assert layer is not None, "CHANNEL_LAYERS has no default layer"
+    await asyncio.wait_for(layer.group_send("health", {"type": "health.probe"}), timeout)
+    return type(layer).__name__
+
+
 class Publisher:
     """Sends this process's events to the channel layer in commit order, from one task.
 

@@ -17,10 +17,9 @@ pytestmark = pytest.mark.django_db
 
 def thread_queries(post_id: int, viewer: User | None) -> int:
     with CaptureQueriesContext(connection) as captured:
-        post = selectors.post_get(post_id=post_id, viewer=viewer)
-        assert post is not None
-        thread = selectors.thread_comments(post_id=post_id, viewer=viewer)
-        presenters.thread_json(post, post_liked=False, comments=thread.comments, liked_ids=thread.liked_ids)
+        thread = selectors.thread_get(post_id=post_id, viewer=viewer)
+        assert thread is not None
+        presenters.thread_json(thread.post, post_liked=False, comments=thread.comments, liked_ids=thread.liked_ids)
     return len(captured)
 
 
@@ -58,8 +57,8 @@ def test_thread_is_nested_and_oldest_first(make_user: Callable[..., User]) -> No
     second, _ = services.comment_create(author=author, post_id=post.pk, content="second")
     reply, _ = services.comment_create(author=author, post_id=post.pk, content="reply", parent_id=first.pk)
     nested, _ = services.comment_create(author=author, post_id=post.pk, content="nested", parent_id=reply.pk)
-    thread = selectors.thread_comments(post_id=post.pk, viewer=None)
-    tree = orjson.loads(presenters.comment_tree_json(thread.comments, liked_ids=set()))
+    comments, _ = selectors.thread_comments(post_id=post.pk, viewer=None)
+    tree = orjson.loads(presenters.comment_tree_json(comments, liked_ids=set()))
     assert [c["id"] for c in tree] == [first.pk, second.pk]
     assert tree[0]["replies"][0]["id"] == reply.pk
     assert tree[0]["replies"][0]["replies"][0] == {
