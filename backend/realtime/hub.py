@@ -9,14 +9,22 @@ Delivery is coalesced: events that arrive while a delivery is under way (or with
 FLUSH_INTERVAL of the last one) wait, like counts of one object collapse to the latest
 version, and each socket receives its share of the waiting events as one frame; sockets
 that follow the same groups share the same encoded frame.
+
+Sockets are kept in buckets by the exact set of groups they are in, so a delivery round
+works out each bucket's share once, not each socket's. Where the server allows it (uvicorn's
+sans-I/O protocol, no compression negotiated) the frame is framed once, as websocket bytes,
+and written straight to each socket's transport: a server-to-client frame is unmasked, so
+its bytes are the same for every socket. Elsewhere the text goes through the ASGI send.
 """
 
 import asyncio
 import logging
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.layers import BaseChannelLayer
+from websockets.protocol import State
 
 from ops import metrics
 from realtime.publish import MESSAGE_TYPE
@@ -26,6 +34,8 @@ logger = logging.getLogger(__name__)
 AsgiSend = Callable[[dict[str, Any]], Awaitable[None]]
 # After this many socket writes the delivery loop yields, so requests on the same loop run.
 SENDS_PER_YIELD = 500
+# Closes of slow sockets started from the synchronous write path, held until they finish.
+_closing_sockets: set[asyncio.Future[None]] = set()
 
 
 def _write_backlog_probe(send: AsgiSend) -> Callable[[], int] | None:
@@ -41,26 +51,94 @@ def _write_backlog_probe(send: AsgiSend) -> Callable[[], int] | None:
     return probe if callable(probe) else None
 
 
+def text_frame(payload: bytes) -> bytes:
+    """An unfragmented, unmasked websocket text frame (RFC 6455 5.2), as a server sends it."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 65_536:
+        header = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, size)
+    return header + payload
+
+
+class _DirectWriter:
+    """Writes ready-made frames to a uvicorn sans-I/O websocket's transport.
+
+    Used only when no extension (compression) was negotiated, so the frame on the wire is
+    exactly what the protocol object would have produced from the same text.
+    """
+
+    __slots__ = ("_protocol", "_state", "transport")
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+        self._state = protocol.conn
+        self.transport = protocol.transport
+
+    @classmethod
+    def for_send(cls, send: AsgiSend) -> "_DirectWriter | None":
+        protocol = getattr(send, "__self__", None)
+        state: Any = getattr(protocol, "conn", None)
+        transport = getattr(protocol, "transport", None)
+        if transport is None or not hasattr(protocol, "close_sent") or not hasattr(state, "extensions"):
+            return None
+        if state.extensions:
+            return None
+        return cls(protocol)
+
+    def writable(self) -> bool:
+        return not self._protocol.close_sent and self._state.state is State.OPEN and not self.transport.is_closing()
+
+
 class Connection:
     """One websocket as the hub sees it."""
 
-    __slots__ = ("_backlog", "_on_overflow", "_send", "groups", "label", "open")
+    __slots__ = ("_backlog", "_direct", "_on_overflow", "_send", "bucket", "groups", "label", "open")
 
     def __init__(self, send: AsgiSend, *, on_overflow: Callable[[], Awaitable[None]], label: str = "") -> None:
         self._send = send
+        self._direct = _DirectWriter.for_send(send)
         self._backlog = _write_backlog_probe(send)
         self._on_overflow = on_overflow
         self.groups: set[str] = set()
+        # The key of the hub bucket this socket sits in: its groups, frozen.
+        self.bucket: frozenset[str] = frozenset()
         self.open = True
         self.label = label
+
+    @property
+    def direct(self) -> bool:
+        return self._direct is not None
+
+    def _over_limit(self, buffer_limit: int) -> bool:
+        if self._backlog is None or self._backlog() <= buffer_limit:
+            return False
+        self.open = False
+        metrics.SLOW_SOCKETS_CLOSED.inc()
+        logger.info("closing slow socket", extra={"socket": self.label, "buffered": self._backlog()})
+        return True
+
+    def write_frame(self, frame: bytes, buffer_limit: int) -> None:
+        """The direct path: write the framed bytes now, without a coroutine per socket."""
+        direct = self._direct
+        if not self.open or direct is None:
+            return
+        if not direct.writable():
+            self.open = False
+            return
+        if self._over_limit(buffer_limit):
+            closing = asyncio.ensure_future(self._on_overflow())
+            _closing_sockets.add(closing)
+            closing.add_done_callback(_closing_sockets.discard)
+            return
+        direct.transport.write(frame)
 
     async def deliver(self, text: str, buffer_limit: int) -> None:
         if not self.open:
             return
-        if self._backlog is not None and self._backlog() > buffer_limit:
-            self.open = False
-            metrics.SLOW_SOCKETS_CLOSED.inc()
-            logger.info("closing slow socket", extra={"socket": self.label, "buffered": self._backlog()})
+        if self._over_limit(buffer_limit):
             await self._on_overflow()
             return
         try:
@@ -84,6 +162,8 @@ class Hub:
         self._flush_interval = flush_interval
         self._buffer_limit = buffer_limit
         self._members: dict[str, set[Connection]] = {}
+        # Sockets by the exact set of groups they are in; a round computes each bucket's share once.
+        self._buckets: dict[frozenset[str], set[Connection]] = {}
         self._pending: dict[object, _Pending] = {}
         self._sequence = 0
         self._wake = asyncio.Event()
@@ -112,10 +192,21 @@ class Hub:
 
     # -- membership ---------------------------------------------------------------------
 
+    def _rebucket(self, conn: Connection) -> None:
+        old = self._buckets.get(conn.bucket)
+        if old is not None:
+            old.discard(conn)
+            if not old:
+                del self._buckets[conn.bucket]
+        conn.bucket = frozenset(conn.groups)
+        if conn.bucket:
+            self._buckets.setdefault(conn.bucket, set()).add(conn)
+
     async def join(self, conn: Connection, group: str) -> None:
         if group in conn.groups:
             return
         conn.groups.add(group)
+        self._rebucket(conn)
         members = self._members.get(group)
         if members is None:
             members = self._members[group] = set()
@@ -129,6 +220,7 @@ class Hub:
         if group not in conn.groups:
             return
         conn.groups.discard(group)
+        self._rebucket(conn)
         members = self._members.get(group)
         if members is None:
             return
@@ -192,28 +284,30 @@ class Hub:
             await asyncio.sleep(max(0.0, self._flush_interval - (loop.time() - started)))
 
     async def deliver(self, batch: list[_Pending]) -> None:
-        # Which of this round's events each socket should get, in arrival order.
-        shares: dict[Connection, list[int]] = {}
-        for index, event in enumerate(batch):
-            for conn in self._members.get(event.group, ()):
-                share = shares.get(conn)
-                if share is None:
-                    shares[conn] = [index]
-                else:
-                    share.append(index)
-        frames: dict[tuple[int, ...], str] = {}
-        sent = 0
-        for conn, share in shares.items():
-            key = tuple(share)
-            frame = frames.get(key)
+        groups_in_round = {event.group for event in batch}
+        frames: dict[tuple[int, ...], tuple[str, bytes]] = {}
+        sent = events_sent = 0
+        for bucket, members in list(self._buckets.items()):
+            if bucket.isdisjoint(groups_in_round):
+                continue
+            # This bucket's share of the round's events, in arrival order.
+            share = tuple(index for index, event in enumerate(batch) if event.group in bucket)
+            frame = frames.get(share)
             if frame is None:
-                frame = frames[key] = self._frame([batch[i].text for i in share])
-            await conn.deliver(frame, self._buffer_limit)
-            sent += 1
-            if sent % SENDS_PER_YIELD == 0:
-                await asyncio.sleep(0)
+                text = self._frame([batch[i].text for i in share])
+                frame = frames[share] = (text, text_frame(text.encode()))
+            text, framed = frame
+            for conn in list(members):
+                if conn.direct:
+                    conn.write_frame(framed, self._buffer_limit)
+                else:
+                    await conn.deliver(text, self._buffer_limit)
+                sent += 1
+                if sent % SENDS_PER_YIELD == 0:
+                    await asyncio.sleep(0)
+            events_sent += len(share) * len(members)
         metrics.FRAMES_SENT.inc(sent)
-        metrics.EVENTS_DELIVERED.inc(sum(len(share) for share in shares.values()))
+        metrics.EVENTS_DELIVERED.inc(events_sent)
 
     @staticmethod
     def _frame(texts: list[str]) -> str:
