@@ -84,7 +84,7 @@ def run_fanout(argv: list[str]) -> None:
     limit = stack.open_files_limit()
     if not 1 <= args.sockets <= limit - SOCKET_HEADROOM:
         raise BenchError(f"--sockets must be between 1 and {limit - SOCKET_HEADROOM} (open files limit {limit})")
-    out = args.out or REPORTS_DIR / time.strftime("%Y%m%d-%H%M%S")
+    out = (args.out or REPORTS_DIR / time.strftime("%Y%m%d-%H%M%S")).resolve()
     out.mkdir(parents=True, exist_ok=True)
 
     from loadtest.report import write_report

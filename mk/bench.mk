@@ -1,0 +1,14 @@
+# The load bench (docs/load-testing.md): `make bench` runs a quick default scenario;
+# BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--scenario hot --sockets 10000".
+.PHONY: bench bench-install
+
+BENCH_ARGS ?= --scenario hot --sockets 1000 --duration 20
+
+$(VENV)/.bench-installed: loadtest/requirements.txt $(VENV)/.installed
+	$(PY) -m pip install -q --disable-pip-version-check -r loadtest/requirements.txt
+	touch $@
+
+bench-install: backend-install $(VENV)/.bench-installed
+
+bench: bench-install services
+	cd $(ROOT) && $(PY) -m loadtest $(BENCH_ARGS)
