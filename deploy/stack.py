@@ -196,6 +196,8 @@ def start() -> NoReturn:
     state.manager_pid_file.write_text(f"{os.getpid()}\n")
     print(f"stack: http://127.0.0.1:{port} -> nginx -> {workers} workers on ports {worker_ports}", flush=True)
     honcho = str(VENV_DIR / "bin" / "honcho")
+    # The Procfile's paths are relative to the repository; honcho runs them in its own folder.
+    os.chdir(REPO_DIR)
     # exec: honcho keeps this pid (the one in stack.pid) and gets Ctrl-C in the terminal.
     os.execve(  # noqa: S606 - a fixed program with our own arguments
         honcho,
@@ -204,8 +206,6 @@ def start() -> NoReturn:
             "start",
             "--procfile",
             str(PROCFILE),
-            "--app-root",
-            str(REPO_DIR),
             "--env",
             str(empty_env_file),
             "--port",

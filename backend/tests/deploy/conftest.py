@@ -1,0 +1,223 @@
+"""The local stack (deploy/stack.py, deploy/Procfile) as the tests run it: nginx and uvicorn
+workers under honcho, started exactly as `make stack` starts them, on free ports, against the
+test database and the test Redis prefix, stopped with `stack.py stop` as `make stack-stop` does.
+"""
+
+import importlib.util
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import orjson
+import pytest
+from django.conf import settings
+
+REPO_DIR = Path(__file__).resolve().parents[3]
+STACK_SCRIPT = REPO_DIR / "deploy" / "stack.py"
+STARTUP_TIMEOUT_SECONDS = 30.0
+
+
+def load_stack_module() -> ModuleType:
+    """deploy/stack.py as a module, for its template renderer."""
+    spec = importlib.util.spec_from_file_location("karmafeed_deploy_stack", STACK_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def makefile_uvicorn_flags() -> str:
+    """UVICORN_FLAGS as the Makefile defines them (what `make serve` and `make stack` run)."""
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-s", "-C", str(REPO_DIR), "stack-uvicorn-flags"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_run(count: int) -> int:
+    """The first of `count` consecutive free ports (honcho numbers the workers' ports so)."""
+    for _ in range(200):
+        first = random.randint(20_000, 60_000)
+        if all(_port_is_free(first + i) for i in range(count)):
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: Any
+    body: bytes
+
+    @property
+    def served_by(self) -> str:
+        return str(self.headers["X-Served-By"])
+
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+
+def http(method: str, url: str, *, headers: dict[str, str] | None = None, body: Any = None) -> Answer:
+    data = orjson.dumps(body) if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310 - http to loopback
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return Answer(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.headers, error.read())
+
+
+class Stack:
+    """One running stack: its ports, state folder, output, and the way to stop it."""
+
+    def __init__(self, state_dir: Path, *, workers: int, frontend_root: Path) -> None:
+        self.state_dir = state_dir
+        self.workers = workers
+        self.port = free_port_run(1)
+        self.first_worker_port = free_port_run(workers)
+        self.log_path = state_dir.parent / f"{state_dir.name}.log"
+        self.frontend_root = frontend_root
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def worker_names(self) -> list[str]:
+        return [f"web.{i + 1}" for i in range(self.workers)]
+
+    def worker_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.first_worker_port + self.worker_names.index(name)}"
+
+    def worker_pid(self, name: str) -> int:
+        return int((self.state_dir / "pids" / f"{name}.worker.pid").read_text())
+
+    def environment(self) -> dict[str, str]:
+        database = settings.DATABASES["default"]
+        credentials = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+        return {
+            **os.environ,
+            # Production settings, not the test settings the suite runs on.
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_DEBUG": "0",
+            # This process's key: the sessions the tests create must be readable there.
+            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+            "DJANGO_SECURE_SSL_REDIRECT": "0",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_LOG_LEVEL": "INFO",
+            # The database pytest-django created for this run, and this run's Redis prefix.
+            "DATABASE_URL": f"postgres://{credentials}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+            "REDIS_URL": settings.REDIS_URL,
+            "REDIS_CHANNEL_PREFIX": os.environ["REDIS_CHANNEL_PREFIX"],
+            "UVICORN_FLAGS": makefile_uvicorn_flags(),
+            "STACK_DIR": str(self.state_dir),
+            "STACK_PORT": str(self.port),
+            "STACK_WORKERS": str(self.workers),
+            "STACK_WORKER_PORT": str(self.first_worker_port),
+            "STACK_FRONTEND_ROOT": str(self.frontend_root),
+        }
+
+    def start(self) -> None:
+        env = self.environment()
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(STACK_SCRIPT), "start"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        """Until nginx and every worker answer /api/health/ with 200."""
+        deadline = time.monotonic() + timeout
+        waiting = [*(self.worker_url(name) for name in self.worker_names), self.url]
+        while waiting:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the stack exited with {self.process.returncode}:\n{self.output()[-4000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready within {timeout}s: {waiting}\n{self.output()[-4000:]}")
+            try:
+                if http("GET", waiting[0] + "/api/health/").status == 200:
+                    waiting.pop(0)
+                    continue
+            except OSError:
+                pass
+            time.sleep(0.05)
+
+    def stop(self) -> subprocess.CompletedProcess[str]:
+        stopped = subprocess.run(
+            [sys.executable, str(STACK_SCRIPT), "stop"],
+            env={**os.environ, "STACK_DIR": str(self.state_dir)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if self.process is not None:
+            self.process.wait(15)
+        return stopped
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def json_lines(self, process: str) -> list[dict[str, Any]]:
+        """The JSON log lines of one process ("web.1", "nginx.1"), honcho's prefix removed."""
+        found = []
+        for line in self.output().splitlines():
+            prefix, separator, text = line.partition(" | ")
+            if separator and prefix.split()[-1] == process and text.startswith("{"):
+                found.append(orjson.loads(text))
+        return found
+
+
+def write_frontend_build(root: Path) -> Path:
+    """A stand-in for frontend/dist: an index page and one hashed asset."""
+    (root / "assets").mkdir(parents=True)
+    (root / "index.html").write_text("<!doctype html><title>KarmaFeed test build</title>")
+    (root / "assets" / "app-0123abcd.js").write_text("console.log('karmafeed')")
+    return root
+
+
+@pytest.fixture(scope="module")
+def stack(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Two workers behind nginx, shared by a module's tests (each starts in ~1 s, not free)."""
+    base = tmp_path_factory.mktemp("stack")
+    running = Stack(base / "state", workers=2, frontend_root=write_frontend_build(base / "dist"))
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def healthy_stack(stack: Stack) -> Stack:
+    """The shared stack with every worker up (a test before may have killed one)."""
+    stack.wait_ready()
+    return stack

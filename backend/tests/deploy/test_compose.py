@@ -1,0 +1,286 @@
+"""docker-compose.yml, the Dockerfiles and the nginx template, checked without a Docker engine:
+the services and how they wait for each other, that every setting passed is one KarmaFeed
+reads, that nginx and compose agree, that nginx accepts the config, and that the production
+settings pass Django's deployment checks.
+"""
+
+import os
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy.conftest import REPO_DIR, load_stack_module, makefile_uvicorn_flags
+
+BACKEND_DIR = REPO_DIR / "backend"
+COMPOSE_TEXT = (REPO_DIR / "docker-compose.yml").read_text()
+COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
+SERVICES: dict[str, Any] = COMPOSE["services"]
+NGINX_TEMPLATE = (REPO_DIR / "nginx" / "karmafeed.conf.template").read_text()
+# ${NAME}, ${NAME:-default}, ${NAME:?message}: compose's interpolation.
+INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?:(:[-?])([^}]*))?\}")
+
+
+def env_example() -> dict[str, str]:
+    """The settings .env.example lists, with their example values (comments stripped)."""
+    found = {}
+    for line in (REPO_DIR / ".env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            found[name.strip()] = value.split(" #")[0].strip()
+    return found
+
+
+def settings_read_by_backend() -> set[str]:
+    """Environment variables the backend's code reads (settings, ops, the worker id)."""
+    read = set()
+    for path in [*BACKEND_DIR.glob("config/*.py"), *BACKEND_DIR.glob("ops/*.py")]:
+        read |= set(re.findall(r"""(?:env_\w+|environ\.get|getenv)\(\s*["']([A-Z0-9_]+)["']""", path.read_text()))
+    return read
+
+
+def uvicorn_options(args: list[str]) -> dict[str, str | None]:
+    """uvicorn's command-line options as {--flag: value or None}; the app and --app-dir left out."""
+    options: dict[str, str | None] = {}
+    rest = [a for a in args if a not in ("uvicorn", "config.asgi:application")]
+    while rest:
+        flag = rest.pop(0)
+        assert flag.startswith("--"), f"unexpected argument {flag!r}"
+        options[flag] = rest.pop(0) if rest and not rest[0].startswith("--") else None
+    options.pop("--app-dir", None)
+    return options
+
+
+def dockerfile_cmd(path: Path) -> list[str]:
+    text = path.read_text().replace("\\\n", " ")
+    (line,) = [line for line in text.splitlines() if line.startswith("CMD ")]
+    return list(yaml.safe_load(line.removeprefix("CMD ")))
+
+
+def test_the_five_services_and_which_of_them_are_built_here() -> None:
+    assert set(SERVICES) == {"db", "redis", "migrate", "web", "nginx"}
+    assert SERVICES["db"]["image"] == "postgres:15"
+    assert SERVICES["redis"]["image"] == "redis:7"
+    for name, dockerfile in (("migrate", "backend/Dockerfile"), ("web", "backend/Dockerfile")):
+        assert SERVICES[name]["build"] == {"context": ".", "dockerfile": dockerfile}
+    assert SERVICES["nginx"]["build"] == {"context": ".", "dockerfile": "nginx/Dockerfile"}
+    assert SERVICES["migrate"]["image"] == SERVICES["web"]["image"], "migrate runs the workers' image"
+
+
+def test_every_long_running_service_has_a_health_check_of_its_own_kind() -> None:
+    checks = {name: " ".join(service["healthcheck"]["test"]) for name, service in SERVICES.items() if name != "migrate"}
+    assert "pg_isready" in checks["db"]
+    assert "redis-cli ping" in checks["redis"]
+    assert "/api/health/" in checks["web"]
+    assert "/api/health/" in checks["nginx"]
+    # The one-shot is judged by its exit code, not by a health check.
+    assert "healthcheck" not in SERVICES["migrate"]
+    assert SERVICES["migrate"]["restart"] == "no"
+    assert "migrate --noinput" in " ".join(SERVICES["migrate"]["command"])
+    assert "collectstatic --noinput" in " ".join(SERVICES["migrate"]["command"])
+
+
+def test_services_start_only_once_what_they_need_is_healthy_or_done() -> None:
+    expected = {
+        "migrate": {"db": "service_healthy", "redis": "service_healthy"},
+        "web": {"migrate": "service_completed_successfully", "db": "service_healthy", "redis": "service_healthy"},
+        "nginx": {"web": "service_healthy"},
+    }
+    for name, needs in expected.items():
+        depends_on = SERVICES[name]["depends_on"]
+        assert {service: rule["condition"] for service, rule in depends_on.items()} == needs, name
+    assert "depends_on" not in SERVICES["db"]
+    assert "depends_on" not in SERVICES["redis"]
+
+
+def test_web_scales_only_nginx_is_published() -> None:
+    web = SERVICES["web"]
+    # A fixed name or host port would stop `--scale web=N` from starting a second replica.
+    assert "container_name" not in web
+    assert "ports" not in web
+    assert web["expose"] == ["8000"]
+    published = [name for name, service in SERVICES.items() if "ports" in service]
+    assert published == ["nginx"]
+    (port,) = SERVICES["nginx"]["ports"]
+    assert port == "${KARMAFEED_HTTP_PUBLISH:-127.0.0.1:8080}:80"
+    assert SERVICES["nginx"]["environment"]["NGINX_LISTEN"] == "80"
+
+
+def test_data_lives_on_named_volumes() -> None:
+    declared = set(COMPOSE["volumes"])
+    mounts = {
+        (name, mount.split(":")[0], mount.split(":")[1])
+        for name, service in SERVICES.items()
+        for mount in service.get("volumes", [])
+    }
+    assert mounts == {
+        ("db", "postgres-data", "/var/lib/postgresql/data"),
+        ("migrate", "static", "/app/var/static"),
+        ("web", "static", "/app/var/static"),
+    }
+    assert {volume for _, volume, _ in mounts} == declared
+    assert "static:/app/var/static:ro" in SERVICES["web"]["volumes"], "the workers only read what migrate collected"
+
+
+def test_the_web_command_is_the_makefiles_uvicorn_with_the_proxy_trusted_on_private_networks() -> None:
+    made = uvicorn_options(shlex.split(makefile_uvicorn_flags()))
+    compose = uvicorn_options(SERVICES["web"]["command"])
+    assert compose.pop("--host") == "0.0.0.0"  # noqa: S104 - inside the container's network
+    assert compose.pop("--port") == "8000"
+    trusted = (compose.pop("--forwarded-allow-ips") or "").split(",")
+    made_trusted = made.pop("--forwarded-allow-ips")
+    assert compose == made
+    assert made_trusted in trusted
+    assert set(trusted) - {made_trusted} == {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
+    # The image's own command is the same server, for `docker run` without compose.
+    image = uvicorn_options(dockerfile_cmd(REPO_DIR / "backend" / "Dockerfile"))
+    assert {k: v for k, v in image.items() if k not in ("--host", "--port")} == {
+        **made,
+        "--forwarded-allow-ips": made_trusted,
+    }
+    assert "/app/backend" in SERVICES["web"]["command"]
+
+
+def test_every_variable_compose_reads_is_listed_in_env_example_with_the_same_default() -> None:
+    listed = env_example()
+    for name, operator, default in INTERPOLATION.findall(COMPOSE_TEXT):
+        assert name in listed, f"${{{name}}} is not in .env.example"
+        if operator == ":-" and default and listed[name]:
+            assert default == listed[name], f"{name}: compose says {default!r}, .env.example {listed[name]!r}"
+
+
+def test_secrets_are_required_from_the_environment_and_never_written_down() -> None:
+    required = {name for name, operator, _ in INTERPOLATION.findall(COMPOSE_TEXT) if operator == ":?"}
+    assert {"DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "DJANGO_ALLOWED_HOSTS"} <= required
+    for service in SERVICES.values():
+        for name, value in (service.get("environment") or {}).items():
+            if re.search(r"SECRET|PASSWORD", name):
+                assert INTERPOLATION.fullmatch(str(value)), f"{name} must come from .env, not the compose file"
+
+
+def test_every_setting_passed_to_the_backend_is_one_it_reads() -> None:
+    read = settings_read_by_backend()
+    listed = env_example()
+    for name in ("migrate", "web"):
+        environment = SERVICES[name]["environment"]
+        assert environment["DJANGO_DEBUG"] == "0", "compose runs the production settings"
+        for setting in environment:
+            assert setting in read, f"{name} passes {setting}, which the backend never reads"
+            assert setting in listed, f"{setting} is not in .env.example"
+    assert SERVICES["web"]["environment"] is SERVICES["migrate"]["environment"], "one block, shared"
+
+
+def test_nginx_is_given_exactly_the_templates_placeholders_and_proxies_to_the_web_service() -> None:
+    environment = SERVICES["nginx"]["environment"]
+    placeholders = set(re.findall(r"\$\{([A-Z0-9_]+)\}", NGINX_TEMPLATE))
+    assert set(environment) == placeholders
+    upstream = re.fullmatch(r"server (\w+):(\d+);", environment["NGINX_UPSTREAM_SERVERS"])
+    assert upstream is not None
+    assert upstream.group(1) == "web"
+    assert upstream.group(2) == uvicorn_options(SERVICES["web"]["command"])["--port"]
+    dockerfile = (REPO_DIR / "nginx" / "Dockerfile").read_text()
+    assert "COPY nginx/karmafeed.conf.template /etc/nginx/templates/karmafeed.conf.template" in dockerfile
+    assert f"COPY --from=frontend /build/dist {environment['NGINX_FRONTEND_ROOT']}" in dockerfile
+
+
+def location(name: str) -> str:
+    """The body of one `location` block of the template."""
+    match = re.search(r"\n    location " + re.escape(name) + r" \{\n(.*?)\n    \}", NGINX_TEMPLATE, re.S)
+    assert match is not None, f"no location {name}"
+    return match.group(1)
+
+
+def test_nginx_proxies_the_dynamic_paths_and_upgrades_websockets() -> None:
+    for path in ("/api/", "/admin/", "/static/", "= /metrics", "/ws/"):
+        assert "proxy_pass http://karmafeed_web;" in location(path), path
+    assert "deny all;" in location("= /metrics")
+    assert "allow 0.0.0.0/0" not in location("= /metrics")
+    assert re.search(r"proxy_read_timeout \d+[smh];", location("/ws/"))
+    for header in (
+        "Upgrade $http_upgrade",
+        "Connection $karmafeed_connection",
+        "Host $http_host",
+        "X-Forwarded-For $proxy_add_x_forwarded_for",
+        "X-Forwarded-Proto $karmafeed_forwarded_proto",
+        "X-Forwarded-Host $http_host",
+        "X-Request-ID $karmafeed_request_id",
+    ):
+        assert f"proxy_set_header {header};" in NGINX_TEMPLATE, header
+    # A location with a proxy_set_header of its own would drop all of the ones above.
+    for path in ("/api/", "/admin/", "/static/", "= /metrics", "/ws/"):
+        assert "proxy_set_header" not in location(path), path
+    assert "client_max_body_size 1m;" in NGINX_TEMPLATE
+
+
+def test_images_are_multi_stage_and_the_worker_is_not_root() -> None:
+    backend = (REPO_DIR / "backend" / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", backend, re.M)) == 2
+    (user,) = re.findall(r"^USER (\S+)", backend, re.M)
+    assert user not in ("root", "0")
+    frontend = (REPO_DIR / "nginx" / "Dockerfile").read_text()
+    assert re.search(r"^FROM node:20\S* AS frontend$", frontend, re.M)
+    assert "RUN npm ci" in frontend
+    assert "RUN npm run build" in frontend
+    ignored = (REPO_DIR / ".dockerignore").read_text().split()
+    assert {".env", "backend/.venv", "**/node_modules", "var"} <= set(ignored)
+
+
+def test_nginx_accepts_the_compose_config(tmp_path: Path) -> None:
+    """`nginx -t` on what the nginx image renders, with compose's host names on loopback."""
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
+    assert nginx is not None, "nginx is not installed: make nginx"
+    stack = load_stack_module()
+    services = "|".join(SERVICES)
+    values = {
+        name: re.sub(rf"\b(?:{services})(?=:\d)", "127.0.0.1", str(value))
+        for name, value in SERVICES["nginx"]["environment"].items()
+    }
+    # Port 80 needs privileges this check should not need; the rest is as compose has it.
+    values["NGINX_LISTEN"] = "127.0.0.1:8080"
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "karmafeed.conf").write_text(stack.render_template(NGINX_TEMPLATE, values))
+    main = stack.render_template(stack.MAIN_TEMPLATE.read_text(), {"NGINX_USER_DIRECTIVE": ""})
+    (tmp_path / "nginx.conf").write_text(main)
+    assert "server 127.0.0.1:8000;" in (tmp_path / "karmafeed.conf").read_text()
+    checked = subprocess.run(
+        [nginx, "-t", "-p", f"{tmp_path}/", "-c", "nginx.conf", "-e", "stderr"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "syntax is ok" in checked.stderr
+
+
+def test_a_template_placeholder_without_a_value_is_an_error() -> None:
+    stack = load_stack_module()
+    with pytest.raises(stack.StackError, match="NGINX_LISTEN"):
+        stack.render_template(NGINX_TEMPLATE, {"NGINX_UPSTREAM_SERVERS": "", "NGINX_FRONTEND_ROOT": "/"})
+
+
+def test_the_production_settings_pass_the_deployment_checks() -> None:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "KARMAFEED_"))} | {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "feed.example.com",
+        "DATABASE_URL": "postgres://karmafeed:secret@db:5432/karmafeed",
+        "REDIS_URL": "redis://redis:6379/0",
+    }
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BACKEND_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "System check identified no issues (0 silenced)." in checked.stdout
