@@ -75,6 +75,7 @@ class CommentOut(serializers.Serializer):
 class LikeOut(serializers.Serializer):
     liked = serializers.BooleanField()
     like_count = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The count's version, as in post.likes and comment.likes events.")
 
 
 class EntryOut(serializers.Serializer):
@@ -214,7 +215,8 @@ class _LikeApi(APIView):
             state = action(request, object_id)
         except services.NotFound as exc:
             raise NotFound(self.not_found) from exc
-        return Response({"liked": state.liked, "like_count": state.like_count}, status=status.HTTP_200_OK)
+        body = {"liked": state.liked, "like_count": state.like_count, "version": state.version}
+        return Response(body, status=status.HTTP_200_OK)
 
 
 class PostLikeApi(_LikeApi):

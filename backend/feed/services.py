@@ -38,6 +38,8 @@ class ThreadTooDeep(Exception):
 class LikeState:
     liked: bool
     like_count: int
+    # The count's version, as in post.likes / comment.likes events.
+    version: int
 
 
 # --- small SQL helpers shared by PostgreSQL and SQLite ------------------------------------
@@ -210,8 +212,9 @@ def _content_row(target: _LikeTarget, object_id: int) -> dict[str, Any]:
     return row
 
 
-def _current_count(target: _LikeTarget, object_id: int) -> int:
-    return target.content_model.objects.filter(pk=object_id).values_list("like_count", flat=True).first() or 0
+def _current_count(target: _LikeTarget, object_id: int) -> tuple[int, int]:
+    row = target.content_model.objects.filter(pk=object_id).values_list("like_count", "likes_version").first()
+    return row or (0, 0)
 
 
 def _like_set(target: _LikeTarget, *, user: User, object_id: int) -> LikeState:
@@ -220,14 +223,14 @@ def _like_set(target: _LikeTarget, *, user: User, object_id: int) -> LikeState:
     if not _insert_like(
         target.like_model, target=target.column, target_id=object_id, user_id=user.pk, recipient_id=author_id
     ):
-        return LikeState(liked=True, like_count=_current_count(target, object_id))
+        return LikeState(True, *_current_count(target, object_id))
     like_count, version = _bump(target.content_model, object_id, column="like_count", delta=1, with_version=True)
     if author_id != user.pk:
         _karma_add(user_id=author_id, points=settings.KARMA[target.points_setting])
         request_leaderboard_refresh_after_commit()
     event = target.event(post_id=target.post_id_of(row), object_id=object_id, like_count=like_count, version=version)
     publish_after_commit(event)
-    return LikeState(liked=True, like_count=like_count)
+    return LikeState(liked=True, like_count=like_count, version=version)
 
 
 def _like_clear(target: _LikeTarget, *, user: User, object_id: int) -> LikeState:
@@ -235,14 +238,14 @@ def _like_clear(target: _LikeTarget, *, user: User, object_id: int) -> LikeState
     author_id = row["author_id"]
     liked_at = _delete_like(target.like_model, target=target.column, target_id=object_id, user_id=user.pk)
     if liked_at is None:
-        return LikeState(liked=False, like_count=_current_count(target, object_id))
+        return LikeState(False, *_current_count(target, object_id))
     like_count, version = _bump(target.content_model, object_id, column="like_count", delta=-1, with_version=True)
     if author_id != user.pk:
         _karma_take_back(user_id=author_id, points=settings.KARMA[target.points_setting], like_created_at=liked_at)
         request_leaderboard_refresh_after_commit()
     event = target.event(post_id=target.post_id_of(row), object_id=object_id, like_count=like_count, version=version)
     publish_after_commit(event)
-    return LikeState(liked=False, like_count=like_count)
+    return LikeState(liked=False, like_count=like_count, version=version)
 
 
 @transaction.atomic

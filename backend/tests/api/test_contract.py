@@ -152,9 +152,14 @@ def test_comments_and_likes(
     reply = bob.post(f"/api/posts/{post.pk}/comments/", {"content": "reply", "parent_id": comment["id"]}).json()
     assert reply["depth"] == 1 and reply["parent_id"] == comment["id"]
 
-    assert bob.post(f"/api/posts/{post.pk}/like/").json() == {"liked": True, "like_count": 1}
-    assert bob.post(f"/api/posts/{post.pk}/like/").json() == {"liked": True, "like_count": 1}
-    assert as_alice.post(f"/api/comments/{comment['id']}/like/").json() == {"liked": True, "like_count": 1}
+    # Liking again changes nothing and answers the same (version included).
+    assert bob.post(f"/api/posts/{post.pk}/like/").json() == {"liked": True, "like_count": 1, "version": 1}
+    assert bob.post(f"/api/posts/{post.pk}/like/").json() == {"liked": True, "like_count": 1, "version": 1}
+    assert as_alice.post(f"/api/comments/{comment['id']}/like/").json() == {
+        "liked": True,
+        "like_count": 1,
+        "version": 1,
+    }
     thread = bob.get(f"/api/posts/{post.pk}/").json()
     assert thread["liked_by_me"] is True and thread["like_count"] == 1 and thread["comment_count"] == 2
     assert thread["comments"][0]["replies"][0]["id"] == reply["id"]
@@ -167,9 +172,13 @@ def test_comments_and_likes(
     assert board["window_hours"] == 24
     assert board["entries"][0] == {"rank": 1, "user": {"id": alice.pk, "username": "alice"}, "karma": 5}
 
-    assert bob.delete(f"/api/posts/{post.pk}/like/").json() == {"liked": False, "like_count": 0}
-    assert bob.delete(f"/api/posts/{post.pk}/like/").json() == {"liked": False, "like_count": 0}
-    assert as_alice.delete(f"/api/comments/{comment['id']}/like/").json() == {"liked": False, "like_count": 0}
+    assert bob.delete(f"/api/posts/{post.pk}/like/").json() == {"liked": False, "like_count": 0, "version": 2}
+    assert bob.delete(f"/api/posts/{post.pk}/like/").json() == {"liked": False, "like_count": 0, "version": 2}
+    assert as_alice.delete(f"/api/comments/{comment['id']}/like/").json() == {
+        "liked": False,
+        "like_count": 0,
+        "version": 2,
+    }
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,12 @@ def test_unlike_takes_karma_back(make_user: Callable[..., User]) -> None:
     author, fan = make_user(), make_user()
     post = make_post(author)
     services.post_like_set(user=fan, post_id=post.pk)
-    assert services.post_like_clear(user=fan, post_id=post.pk) == services.LikeState(liked=False, like_count=0)
-    assert services.post_like_clear(user=fan, post_id=post.pk) == services.LikeState(liked=False, like_count=0)
+    assert services.post_like_clear(user=fan, post_id=post.pk) == services.LikeState(
+        liked=False, like_count=0, version=2
+    )
+    assert services.post_like_clear(user=fan, post_id=post.pk) == services.LikeState(
+        liked=False, like_count=0, version=2
+    )
     assert karma_24h(author) == 0
     assert selectors.leaderboard_top() == []
 

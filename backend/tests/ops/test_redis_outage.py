@@ -84,7 +84,7 @@ def test_writes_succeed_while_redis_is_down_and_health_says_so(
     client = contract_client(make_user())
     private_redis.stop()
     response = client.post(f"/api/posts/{post.pk}/like/")
-    assert response.status_code == 200 and response.json() == {"liked": True, "like_count": 1}
+    assert response.status_code == 200 and response.json() == {"liked": True, "like_count": 1, "version": 1}
     created = client.post("/api/posts/", {"content": "written while Redis is down"})
     assert created.status_code == 201
     post.refresh_from_db()

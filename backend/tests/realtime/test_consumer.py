@@ -65,7 +65,7 @@ async def test_rest_like_reaches_followers_only(
     await follower.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
     client = await sync_to_async(contract_client)(fan)
     response = await sync_to_async(client.post)(f"/api/posts/{post.pk}/like/")
-    assert response.json() == {"liked": True, "like_count": 1}
+    assert response.json() == {"liked": True, "like_count": 1, "version": 1}
     event = await follower.wait_for("post.likes", post_id=post.pk)
     assert (event["like_count"], event["version"]) == (1, 1)
     assert isinstance(event["ts"], float)

@@ -59,6 +59,8 @@ export interface UserProfile extends User {
 export interface LikeState {
   liked: boolean;
   like_count: number;
+  /** The count's version, as in post.likes / comment.likes events (absent from older servers). */
+  version?: number;
 }
 
 export interface Credentials {

@@ -270,6 +270,34 @@ describe('optimistic likes', () => {
     expect(state.posts[1]).toMatchObject({ like_count: 4, liked_by_me: true });
   });
 
+  it('orders a versioned REST answer against the stream', () => {
+    let state = applyEvent(base(), { type: 'like.requested', target: 'post', id: 1, liked: true });
+    state = applyEvent(state, {
+      type: 'like.settled',
+      target: 'post',
+      id: 1,
+      result: { liked: true, like_count: 3, version: 9 },
+    });
+    expect(state.posts[1]).toMatchObject({ like_count: 3, liked_by_me: true });
+    // An event from before this like, delivered late, no longer moves the count back.
+    state = applyEvent(state, { type: 'post.likes', post_id: 1, like_count: 2, version: 8 });
+    expect(state.posts[1]).toMatchObject({ like_count: 3 });
+    state = applyEvent(state, { type: 'post.likes', post_id: 1, like_count: 4, version: 10 });
+    expect(state.posts[1]).toMatchObject({ like_count: 4 });
+  });
+
+  it('keeps a newer stream count over an older versioned REST answer', () => {
+    let state = applyEvent(base(), { type: 'like.requested', target: 'post', id: 1, liked: true });
+    state = applyEvent(state, { type: 'post.likes', post_id: 1, like_count: 6, version: 12 });
+    state = applyEvent(state, {
+      type: 'like.settled',
+      target: 'post',
+      id: 1,
+      result: { liked: true, like_count: 3, version: 11 },
+    });
+    expect(state.posts[1]).toMatchObject({ like_count: 6, liked_by_me: true });
+  });
+
   it('keeps the server count on failure when the stream moved on', () => {
     let state = applyEvent(base(), { type: 'like.requested', target: 'post', id: 1, liked: true });
     state = applyEvent(state, { type: 'post.likes', post_id: 1, like_count: 5, version: 5 });

@@ -391,16 +391,28 @@ function applyLikeRequested(state: LiveState, target: LikeTarget, id: number, li
 }
 
 /**
- * The REST answer `{liked, like_count}` has no version. If no versioned event
- * arrived while the request was in flight, it is the freshest count we have and
- * it wins. If one did, the stream already reflects a state at least as new
- * (and will deliver the event for this very like), so the count stays.
+ * The REST answer carries the count's version, so it is ordered against the stream
+ * like any event: it wins only when it is newer than what the stream delivered. An
+ * answer without a version (an older server) wins unless a versioned event arrived
+ * while the request was in flight; then the stream already reflects a state at
+ * least as new, and the count stays.
  */
 function applyLikeSettled(state: LiveState, target: LikeTarget, id: number, result: LikeState): LiveState {
   const slot = readLike(state, target, id);
   if (!slot) return state;
+  if (result.version !== undefined) {
+    const newer = slot.version === null || result.version > slot.version;
+    const settled = writeLike(state, target, id, { count: newer ? result.like_count : slot.count, liked: result.liked }, null);
+    return newer ? withLikeVersion(settled, target, id, result.version) : settled;
+  }
   const streamMovedOn = slot.pending !== undefined && slot.version !== slot.pending.versionAtRequest;
   return writeLike(state, target, id, { count: streamMovedOn ? slot.count : result.like_count, liked: result.liked }, null);
+}
+
+function withLikeVersion(state: LiveState, target: LikeTarget, id: number, version: number): LiveState {
+  return target === 'post'
+    ? { ...state, postVersions: { ...state.postVersions, [id]: version } }
+    : { ...state, commentVersions: { ...state.commentVersions, [id]: version } };
 }
 
 function applyLikeFailed(state: LiveState, target: LikeTarget, id: number): LiveState {
