@@ -25,8 +25,8 @@ stack: backend-install frontend-build services nginx
 		| grep -q 1 || createdb -h 127.0.0.1 -U postgres $(STACK_DATABASE)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput -v0
-	@# 143: honcho's answer to SIGTERM, i.e. make stack-stop, a normal end.
-	$(PY) $(ROOT)/deploy/stack.py start || test $$? -eq 143
+	@# honcho ends with 130 on Ctrl-C and 143 on SIGTERM (make stack-stop): both a normal end.
+	$(PY) $(ROOT)/deploy/stack.py start || [[ $$? =~ ^(130|143)$$ ]]
 
 stack-stop: backend-install
 	$(PY) $(ROOT)/deploy/stack.py stop
