@@ -452,8 +452,18 @@ class Bench:
         return sum(row[n]["rss"] for n in phase.server_names if n in row)
 
     def database_truth(self, writes: dict[str, int], port: int) -> dict[str, Any]:
-        with self.database.connect() as conn:
-            rows = conn.execute("SELECT id, like_count, likes_version, comment_count FROM feed_post").fetchall()
+        import psycopg
+
+        # PostgreSQL may be out of connection slots for a moment right after heavy writes.
+        for attempt in range(20):
+            try:
+                with self.database.connect() as conn:
+                    rows = conn.execute("SELECT id, like_count, likes_version, comment_count FROM feed_post").fetchall()
+                break
+            except psycopg.OperationalError as exc:
+                if attempt == 19:
+                    raise BenchError(f"could not read the final counts from the database: {exc}") from exc
+                time.sleep(0.5)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/leaderboard/", timeout=10) as answer:  # noqa: S310
             board = json.loads(answer.read())["entries"]
         return {"posts": {str(r[0]): [r[1], r[2], r[3]] for r in rows}, "leaderboard": board, "writes": writes}
