@@ -51,7 +51,12 @@ class BareFeed:
                 message = orjson.loads(raw)
                 if message.get("type") == "subscribe":
                     posts = [
-                        {"id": i, "like_count": self.versions.get(i, 0), "comment_count": 0, "version": self.versions.get(i, 0)}
+                        {
+                            "id": i,
+                            "like_count": self.versions.get(i, 0),
+                            "comment_count": 0,
+                            "version": self.versions.get(i, 0),
+                        }
                         for i in message["post_ids"]
                     ]
                     await connection.send(encode({"type": "subscribed", "posts": posts}))

@@ -1,8 +1,8 @@
 """Command line of the bench.
 
-    python -m loadtest --scenario hot --sockets 10000 --duration 60
-    python -m loadtest --scenario likes --like-rate 1000 --workers 2 --sockets 1000
-    python -m loadtest leaderboard --likes 1000000
+python -m loadtest --scenario hot --sockets 10000 --duration 60
+python -m loadtest --scenario likes --like-rate 1000 --workers 2 --sockets 1000
+python -m loadtest leaderboard --likes 1000000
 """
 
 from __future__ import annotations

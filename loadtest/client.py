@@ -325,9 +325,12 @@ class LoadClient:
                         if len(examples) < 5:
                             examples.append(f"post {post_id}: socket has {have}, database has {want}")
                         break
-            if board_truth is not None and state.leaderboard is not None:
-                if _board_key(state.leaderboard) != _board_key(board_truth):
-                    wrong_board += 1
+            if (
+                board_truth is not None
+                and state.leaderboard is not None
+                and _board_key(state.leaderboard) != _board_key(board_truth)
+            ):
+                wrong_board += 1
         return {
             "sockets_checked": checked,
             "sockets_wrong": wrong if posts_truth is not None else None,

@@ -48,8 +48,10 @@ def bulk_load(database: Database, *, likes: int, users: int, posts: int, seed: i
     rng = random.Random(seed)
     now = datetime.now(UTC)
     with database.connect() as conn:
-        with conn.cursor().copy("COPY accounts_user (id, username, password, is_superuser, is_staff, is_active, "
-                                "first_name, last_name, email, date_joined) FROM STDIN") as copy:
+        with conn.cursor().copy(
+            "COPY accounts_user (id, username, password, is_superuser, is_staff, is_active, "
+            "first_name, last_name, email, date_joined) FROM STDIN"
+        ) as copy:
             for user_id in range(1, users + 1):
                 copy.write_row((user_id, f"bench_{user_id:06d}", "!", False, False, True, "", "", "", now))
         with conn.cursor().copy(

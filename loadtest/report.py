@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -9,10 +10,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from loadtest.client import BIN_SECONDS  # noqa: E402
-from loadtest.runner import PhaseResult  # noqa: E402
+from loadtest.client import BIN_SECONDS
+from loadtest.runner import PhaseResult
 
 
 def figures(phase: PhaseResult) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         "commit→receive p99 (ms)": 1000 * latency.get("p99", 0.0),
         "commit→receive max (ms)": 1000 * latency.get("max", 0.0),
         "commit→last follower p99 (ms)": 1000 * last.get("p99", 0.0),
-        "lag trend (ms, last third − first third)": 1000 * lag_trend(phase),
+        "lag trend (ms, last third - first third)": 1000 * lag_trend(phase),
         "delivered/expected post events": delivered / expected if expected else None,
         "stale events (older version)": c.get("stale_events", 0),
         "connect failures": c.get("connect_failures", 0),
@@ -86,7 +87,7 @@ def lag_trend(phase: PhaseResult) -> float:
 
 def fmt(value: Any) -> str:
     if value is None:
-        return "–"
+        return "-"
     if isinstance(value, float):
         if abs(value) >= 100:
             return f"{value:,.0f}"
@@ -232,7 +233,7 @@ def plot_all(out: Path, phases: list[PhaseResult]) -> list[str]:
             continue
         t0 = samples[0]["t"]
         xs, cpu, rss = [], [], []
-        for before, after in zip(samples, samples[1:], strict=False):
+        for before, after in itertools.pairwise(samples):
             names = [n for n in p.server_names if n in before and n in after]
             dt = after["t"] - before["t"]
             xs.append(after["t"] - t0)

@@ -333,7 +333,14 @@ class Bench:
     # -- children ------------------------------------------------------------------------
 
     def start_client(
-        self, phase: PhaseResult, name: str, *, urls: list[str], origins: list[str], follow_sets: list[list[int]], cookies: list[str]
+        self,
+        phase: PhaseResult,
+        name: str,
+        *,
+        urls: list[str],
+        origins: list[str],
+        follow_sets: list[list[int]],
+        cookies: list[str],
     ) -> Child:
         config = {
             "url": urls[0],
@@ -464,7 +471,7 @@ class Bench:
                 if attempt == 19:
                     raise BenchError(f"could not read the final counts from the database: {exc}") from exc
                 time.sleep(0.5)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/leaderboard/", timeout=10) as answer:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/leaderboard/", timeout=10) as answer:
             board = json.loads(answer.read())["entries"]
         return {"posts": {str(r[0]): [r[1], r[2], r[3]] for r in rows}, "leaderboard": board, "writes": writes}
 

@@ -52,7 +52,7 @@ def cpu_count() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def pin_to(cpus: Sequence[int] | None):  # noqa: ANN201 - a preexec_fn for Popen
+def pin_to(cpus: Sequence[int] | None):
     if not cpus or cpu_count() < 2:
         return None
     wanted = set(cpus)
@@ -102,7 +102,7 @@ class Processes:
             stdout=stdout if stdout is not None else log,
             stderr=log,
             start_new_session=True,
-            preexec_fn=pin_to(cpus),  # noqa: PLW1509 - only sets CPU affinity
+            preexec_fn=pin_to(cpus),
         )
         log.close()
         child = Child(name, popen, log_path)
@@ -179,7 +179,7 @@ class Database:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{self.name}"')
 
-    def connect(self):  # noqa: ANN201 - a psycopg connection
+    def connect(self):
         import psycopg
 
         return psycopg.connect(self.url, autocommit=True)

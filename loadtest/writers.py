@@ -104,7 +104,7 @@ class Writers:
                 async with method(url, headers=headers) as answer:
                     await answer.read()
                     status = answer.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             self.record.statuses[type(exc).__name__] += 1
         else:
             elapsed = time.perf_counter() - started
@@ -154,7 +154,9 @@ class Writers:
         comment_rate = float(self.config["comment_rate"])
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, force_close=False)
         timeout = aiohttp.ClientTimeout(total=30)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as http:
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+        ) as http:
             status = asyncio.create_task(self.status_forever())
             self.started = time.monotonic()
             likes_sent = comments_sent = 0
