@@ -112,12 +112,19 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DJANGO_DB_CONN_MAX_AGE", 60), conn_health_checks=True
-        )
-    }
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DJANGO_DB_CONNECT_TIMEOUT", 5)
+    # Under ASGI every request runs in a thread of its own, so Django's persistent
+    # connections would open one PostgreSQL connection per thread and leak it. A pool per
+    # worker process hands each request a warm connection instead.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    db_options["connect_timeout"] = env_int("DJANGO_DB_CONNECT_TIMEOUT", 5)
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        db_options["pool"] = {
+            "min_size": env_int("DJANGO_DB_POOL_MIN", 2),
+            "max_size": env_int("DJANGO_DB_POOL_MAX", 20),
+            # A request waits this long for a free connection, then fails with a 503.
+            "timeout": env_float("DJANGO_DB_POOL_TIMEOUT", 10.0),
+        }
 else:
     DATABASES = {
         "default": {

@@ -1,9 +1,9 @@
 """The one road from a committed write to the channel layer.
 
-Services call `publish_after_commit(event)` inside their transaction. After commit the
-event is handed to this process's Publisher, a task on the serving event loop that sends it
-to the channel layer off the request path: a slow or dead Redis never delays or fails a
-write that already committed. Failures are caught, logged, counted and shown by
+Services call `publish_after_commit(builder)` inside their transaction. After commit the
+event is built (encoded and stamped once) and handed to this process's Publisher, a task
+on the serving event loop that sends it to the channel layer off the request path: a slow
+or dead Redis never delays or fails a write that already committed. Failures are caught, logged, counted and shown by
 /api/health/; the next event (or a client's re-subscribe) heals what was lost, because
 every event carries absolute values.
 
@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -174,9 +173,13 @@ def publish_now(event: Event) -> None:
         logger.exception("inline push failed")
 
 
-def publish_after_commit(event: Event) -> None:
-    """Send `event` once the current transaction commits; nothing if it rolls back."""
-    transaction.on_commit(partial(publish_now, event), robust=True)
+def publish_after_commit(build: Callable[[], Event]) -> None:
+    """Build the event once the current transaction commits and send it; nothing on rollback.
+
+    Built after commit, not before: its `ts` then marks the commit, so a client's measure of
+    delivery delay starts where the write became true.
+    """
+    transaction.on_commit(lambda: publish_now(build()), robust=True)
 
 
 def request_leaderboard_refresh() -> None:

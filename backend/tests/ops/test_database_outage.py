@@ -18,17 +18,27 @@ def database_unreachable() -> Iterator[Callable[[], None]]:
     """Call the returned function to point this thread's connection at a closed port."""
     connection = connections["default"]
     original_port = connection.settings_dict["PORT"]
+    pool_options = connection.settings_dict["OPTIONS"].get("pool")
+    original_pool = dict(pool_options) if isinstance(pool_options, dict) else pool_options
+
+    def reconnect() -> None:
+        # The pool holds live connections: drop it too, so the next query dials the new port.
+        connection.close()
+        connection.close_pool()  # type: ignore[attr-defined]  # PostgreSQL's wrapper has it
 
     def cut() -> None:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             closed_port = probe.getsockname()[1]
-        connection.close()
         connection.settings_dict["PORT"] = closed_port
+        if isinstance(pool_options, dict):
+            pool_options["timeout"] = 1.0  # give up on the dead server quickly
+        reconnect()
 
     yield cut
-    connection.close()
     connection.settings_dict["PORT"] = original_port
+    connection.settings_dict["OPTIONS"]["pool"] = original_pool
+    reconnect()
 
 
 def test_reads_and_writes_answer_503_while_the_database_is_down(

@@ -35,7 +35,13 @@ async def server(settings: Any) -> AsyncIterator[str]:
 
     port = free_port()
     config = uvicorn.Config(
-        application, host="127.0.0.1", port=port, ws="websockets-sansio", lifespan="on", log_level="warning"
+        application,
+        host="127.0.0.1",
+        port=port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        lifespan="on",
+        log_level="warning",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -67,6 +73,8 @@ async def test_events_of_one_round_arrive_as_one_batch_frame_shared_by_sockets(s
     hub.accept("feed", events.post_created({"id": 1, "content": "x"}).text)
     unfollowed = events.post_likes(post_id=8, like_count=1, version=1)
     hub.accept(unfollowed.group, unfollowed.text, unfollowed.coalesce_key, unfollowed.version)
+    # No compression, as `make run` serves: each socket takes the hub's pre-framed path.
+    assert all(conn.direct for conn in hub._members["feed"])
     frames = [await asyncio.wait_for(client.recv(), 2) for client in clients]
     assert len(set(frames)) == 1, "sockets with the same share get the same encoded frame"
     frame = orjson.loads(frames[0])
