@@ -83,11 +83,18 @@ class FeedConsumer(AsyncWebsocketConsumer):
         await self.accept()
         user = self.scope.get("user")
         hello_user = {"id": user.pk, "username": user.username} if user is not None and user.is_authenticated else None
-        await self.send(text_data=events.hello(hello_user))
         hub = self.runtime.hub
-        await hub.join(self.connection, FEED_GROUP)
-        await hub.join(self.connection, LEADERBOARD_GROUP)
-        await self.send(text_data=hub.leaderboard_text or await self._leaderboard_from_database())
+        try:
+            await self.send(text_data=events.hello(hello_user))
+            await hub.join(self.connection, FEED_GROUP)
+            await hub.join(self.connection, LEADERBOARD_GROUP)
+            await self.send(text_data=hub.leaderboard_text or await self._leaderboard_from_database())
+        except BaseException:
+            # The peer vanished mid-handshake (or the task was cancelled). Channels calls no
+            # disconnect() for a consumer whose connect() failed, so leave the hub's groups
+            # here or stay in them forever.
+            await hub.leave_all(self.connection)
+            raise
         metrics.OPEN_SOCKETS.inc()
         logger.info(
             "socket connected", extra={"user_id": hello_user and hello_user["id"], "client": self.connection.label}

@@ -4,6 +4,7 @@ import asyncio
 import base64
 import os
 import socket
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -119,4 +120,27 @@ async def test_a_socket_that_stops_reading_is_closed_and_the_others_keep_going(s
     assert metrics.SLOW_SOCKETS_CLOSED._value.get() == closed_before + 1
     assert received > 0
     stalled.close()
+    await healthy.close()
+
+
+async def test_sockets_that_vanish_during_the_handshake_leave_no_trace(server: str) -> None:
+    host, port = server.split(":")
+    hub = (await get_runtime()).hub
+    for _ in range(20):
+        aborted = socket.socket()
+        aborted.connect((host, int(port)))
+        key = base64.b64encode(os.urandom(16)).decode()
+        aborted.sendall(
+            (
+                f"GET /ws/ HTTP/1.1\r\nHost: {server}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://{server}\r\n\r\n"
+            ).encode()
+        )
+        # Reset the connection at once: the server learns of it mid-handshake.
+        aborted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        aborted.close()
+    await asyncio.sleep(1.0)
+    assert hub.socket_count == 0, "sockets that went away must leave the hub's groups"
+    healthy = await open_client(server)
+    assert hub.socket_count == 1
     await healthy.close()
