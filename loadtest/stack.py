@@ -37,6 +37,8 @@ UVICORN_FLAGS = [
     "on",
     "--ws-max-size",
     "1048576",
+    "--ws-per-message-deflate",
+    "false",
     "--no-access-log",
     "--proxy-headers",
     "--forwarded-allow-ips",
