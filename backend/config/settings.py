@@ -5,9 +5,12 @@ channel layer, one process. With them it runs on PostgreSQL and Redis, any numbe
 """
 
 import os
+import threading
 from pathlib import Path
+from typing import Any, ClassVar
 
 import dj_database_url
+import redis
 from django.core.exceptions import ImproperlyConfigured
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
@@ -87,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ops.middleware.SyncChainBoundary",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -210,13 +214,34 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else 
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
+
+class ProcessRedisPool(redis.ConnectionPool):
+    """One Redis connection pool per process for the cache, shared by every request.
+
+    Django keeps a cache object per request context, and under ASGI every request is a new
+    context: with redis-py's own pool class each request opened a Redis connection of its
+    own to read its session, and dropped it.
+    """
+
+    _by_url: ClassVar[dict[str, redis.ConnectionPool]] = {}
+    _by_url_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> redis.ConnectionPool:  # type: ignore[override]
+        with cls._by_url_lock:
+            pool = cls._by_url.get(url)
+            if pool is None:
+                pool = cls._by_url[url] = redis.ConnectionPool.from_url(url, **kwargs)
+            return pool
+
+
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("REDIS_CHANNEL_PREFIX", "karmafeed"),
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2, "pool_class": ProcessRedisPool},
         }
     }
 else:

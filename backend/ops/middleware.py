@@ -70,3 +70,24 @@ class WebsocketServedByMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_naming_worker)
+
+
+class SyncChainBoundary:
+    """Innermost, and sync only: keeps every middleware of the chain in the request's thread.
+
+    Under ASGI, Django runs each middleware that can do both (MiddlewareMixin) in the mode of
+    the handler it wraps. With the async view handler innermost, sessions, CSRF, auth,
+    messages and the rest each crossed to the event loop and back for their request and
+    response halves: a dozen thread hops a request, each waiting behind the socket fan-out
+    on a busy loop. With a sync handler innermost the chain is one run of plain calls, and
+    only the view dispatch crosses once.
+    """
+
+    sync_capable = True
+    async_capable = False
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
