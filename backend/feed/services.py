@@ -258,24 +258,121 @@ def _like_clear(target: _LikeTarget, *, user: User, object_id: int) -> LikeState
     return LikeState(liked=False, like_count=like_count, version=version)
 
 
-@transaction.atomic
+# On PostgreSQL a like or an unlike is one statement: data-modifying CTEs insert (or delete)
+# the row, move the counter and the karma window, and read back what changed, in one round
+# trip and one implicit transaction. Each step is the same guarded statement as on SQLite:
+# the unique constraint decides who inserted, the counter UPDATE adds to the stored value
+# under its row lock, and karma moves only when a row really changed.
+
+
+def _like_sql_names(target: _LikeTarget) -> dict[str, str]:
+    return {
+        "content": _q(target.content_model._meta.db_table),
+        "likes": _q(target.like_model._meta.db_table),
+        "column": _q(target.column),
+        "karma": _q(KarmaWindow._meta.db_table),
+        "state": _q(LeaderboardState._meta.db_table),
+        "post_id": _q("post_id") if target is _COMMENT else _q("id"),
+    }
+
+
+_LIKE_SET_SQL = """
+WITH target AS (
+    SELECT id, author_id, {post_id} AS post_id FROM {content} WHERE id = %(object_id)s
+), inserted AS (
+    INSERT INTO {likes} (user_id, {column}, recipient_id, created_at)
+    SELECT %(user_id)s, id, author_id, %(now)s FROM target
+    ON CONFLICT (user_id, {column}) DO NOTHING
+    RETURNING recipient_id
+), bumped AS (
+    UPDATE {content} SET like_count = like_count + 1, likes_version = likes_version + 1
+    WHERE id = %(object_id)s AND EXISTS (SELECT 1 FROM inserted)
+    RETURNING like_count, likes_version
+), karma AS (
+    INSERT INTO {karma} (user_id, karma)
+    SELECT recipient_id, %(points)s FROM inserted WHERE recipient_id <> %(user_id)s
+    ON CONFLICT (user_id) DO UPDATE SET karma = {karma}.karma + EXCLUDED.karma
+)
+SELECT target.author_id, target.post_id, bumped.like_count, bumped.likes_version
+FROM target LEFT JOIN bumped ON TRUE
+"""
+
+# The karma of an unliked like is taken back only if the window still counts it. Reading
+# window_start under a share lock orders this against the refresh that ages the window
+# (which takes the row for update): the like is subtracted by exactly one of them.
+_LIKE_CLEAR_SQL = """
+WITH target AS (
+    SELECT id, author_id, {post_id} AS post_id FROM {content} WHERE id = %(object_id)s
+), deleted AS (
+    DELETE FROM {likes} WHERE user_id = %(user_id)s AND {column} = %(object_id)s
+    RETURNING recipient_id, created_at
+), bumped AS (
+    UPDATE {content} SET like_count = like_count - 1, likes_version = likes_version + 1
+    WHERE id = %(object_id)s AND EXISTS (SELECT 1 FROM deleted)
+    RETURNING like_count, likes_version
+), window_state AS (
+    SELECT window_start FROM {state} WHERE id = 1 FOR SHARE
+), karma AS (
+    UPDATE {karma} SET karma = {karma}.karma - %(points)s FROM deleted
+    WHERE {karma}.user_id = deleted.recipient_id AND deleted.recipient_id <> %(user_id)s
+      AND deleted.created_at > COALESCE((SELECT window_start FROM window_state), %(window_start)s)
+)
+SELECT target.author_id, target.post_id, bumped.like_count, bumped.likes_version
+FROM target LEFT JOIN bumped ON TRUE
+"""
+
+
+def _like_statement(target: _LikeTarget, *, sql: str, user: User, object_id: int, liked: bool) -> LikeState:
+    params: dict[str, Any] = {
+        "object_id": object_id,
+        "user_id": user.pk,
+        "points": settings.KARMA[target.points_setting],
+        "now": timezone.now(),
+        # Used only while the leaderboard state row does not exist yet (its first refresh creates it).
+        "window_start": selectors.karma_window_start(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(**_like_sql_names(target)), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound(f"{target.content_model.__name__} {object_id}")
+    author_id, post_id, like_count, version = row
+    if like_count is None:
+        # Nothing changed, perhaps because a concurrent request did the same and committed
+        # while this statement waited on it: a new statement sees that request's count.
+        return LikeState(liked, *_current_count(target, object_id))
+    # Outside a transaction the statement has committed and these run now; inside one (a
+    # caller's atomic block) they wait for its commit.
+    if author_id != user.pk:
+        request_leaderboard_refresh_after_commit()
+    _publish_count(target, {"id": object_id, "post_id": post_id}, like_count=like_count, version=version)
+    return LikeState(liked=liked, like_count=like_count, version=version)
+
+
+def _like_write(target: _LikeTarget, *, user: User, object_id: int, liked: bool) -> LikeState:
+    if connection.vendor == "postgresql":
+        sql = _LIKE_SET_SQL if liked else _LIKE_CLEAR_SQL
+        return _like_statement(target, sql=sql, user=user, object_id=object_id, liked=liked)
+    with transaction.atomic():
+        if liked:
+            return _like_set(target, user=user, object_id=object_id)
+        return _like_clear(target, user=user, object_id=object_id)
+
+
 def post_like_set(*, user: User, post_id: int) -> LikeState:
-    return _like_set(_POST, user=user, object_id=post_id)
+    return _like_write(_POST, user=user, object_id=post_id, liked=True)
 
 
-@transaction.atomic
 def post_like_clear(*, user: User, post_id: int) -> LikeState:
-    return _like_clear(_POST, user=user, object_id=post_id)
+    return _like_write(_POST, user=user, object_id=post_id, liked=False)
 
 
-@transaction.atomic
 def comment_like_set(*, user: User, comment_id: int) -> LikeState:
-    return _like_set(_COMMENT, user=user, object_id=comment_id)
+    return _like_write(_COMMENT, user=user, object_id=comment_id, liked=True)
 
 
-@transaction.atomic
 def comment_like_clear(*, user: User, comment_id: int) -> LikeState:
-    return _like_clear(_COMMENT, user=user, object_id=comment_id)
+    return _like_write(_COMMENT, user=user, object_id=comment_id, liked=False)
 
 
 # --- the leaderboard ---------------------------------------------------------------------
