@@ -135,7 +135,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         for post_id in new_ids:
             await self.runtime.hub.join(self.connection, post_group(post_id))
         self.followed.update(new_ids)
-        snapshot = await database_sync_to_async(selectors.posts_live_state)(post_ids=post_ids)
+        snapshot = await self.runtime.snapshots.read(post_ids)
         await self.send(text_data=events.subscribed(snapshot))
 
     async def unsubscribe(self, message: dict[str, Any]) -> None:

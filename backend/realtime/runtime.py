@@ -14,12 +14,14 @@ from django.conf import settings
 from realtime import publish
 from realtime.hub import Hub
 from realtime.leaderboard import refresh_forever
+from realtime.snapshots import SnapshotReader
 
 
 @dataclass
 class Runtime:
     publisher: publish.Publisher
     hub: Hub
+    snapshots: SnapshotReader
     tasks: list[asyncio.Task[None]]
 
     async def stop(self) -> None:
@@ -63,7 +65,7 @@ async def _start(loop: asyncio.AbstractEventLoop) -> Runtime:
         asyncio.create_task(refresh_forever(publisher), name="leaderboard-ticker"),
     ]
     publish.install(publisher)
-    return Runtime(publisher=publisher, hub=hub, tasks=tasks)
+    return Runtime(publisher=publisher, hub=hub, snapshots=SnapshotReader(), tasks=tasks)
 
 
 async def stop_runtime() -> None:
