@@ -24,6 +24,7 @@ from django.conf import settings
 
 REPO_DIR = Path(__file__).resolve().parents[3]
 STACK_SCRIPT = REPO_DIR / "deploy" / "stack.py"
+BACKEND_DIR = REPO_DIR / "backend"
 STARTUP_TIMEOUT_SECONDS = 30.0
 
 
@@ -141,10 +142,15 @@ class Stack:
             "STACK_WORKERS": str(self.workers),
             "STACK_WORKER_PORT": str(self.first_worker_port),
             "STACK_FRONTEND_ROOT": str(self.frontend_root),
+            "DJANGO_STATIC_ROOT": str(self.state_dir.parent / "static"),
         }
 
     def start(self) -> None:
         env = self.environment()
+        # As `make stack` does before it starts: the workers serve /static/ from here.
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env=env, cwd=BACKEND_DIR, check=True
+        )
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, str(STACK_SCRIPT), "start"], env=env, stdout=log, stderr=subprocess.STDOUT
