@@ -385,6 +385,15 @@ def _leaderboard_state() -> LeaderboardState:
     return state
 
 
+def _locked_leaderboard_state() -> LeaderboardState:
+    """The state row, locked for update till commit: one query once the row exists."""
+    state = LeaderboardState.objects.select_for_update().filter(pk=1).first()
+    if state is None:
+        _leaderboard_state()
+        state = LeaderboardState.objects.select_for_update().get(pk=1)
+    return state
+
+
 def _age_window(state: LeaderboardState, now: datetime) -> None:
     """Subtract the karma of likes that left the window since it was last aged."""
     new_start = selectors.karma_window_start(now)
@@ -417,8 +426,7 @@ def leaderboard_refresh(*, min_interval: float = 0.0) -> RefreshResult:
         # wait for the disk: that wait was most of a refresh's time.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-    _leaderboard_state()
-    state = LeaderboardState.objects.select_for_update().get(pk=1)
+    state = _locked_leaderboard_state()
     now = timezone.now()
     since_last = (now - state.computed_at).total_seconds()
     if 0 <= since_last < min_interval:
@@ -444,8 +452,7 @@ def leaderboard_refresh(*, min_interval: float = 0.0) -> RefreshResult:
 @transaction.atomic
 def karma_window_rebuild() -> None:
     """Recompute the karma window from the likes that exist (after bulk loads, or to repair)."""
-    _leaderboard_state()
-    state = LeaderboardState.objects.select_for_update().get(pk=1)
+    state = _locked_leaderboard_state()
     now = timezone.now()
     state.window_start = selectors.karma_window_start(now)
     KarmaWindow.objects.all().delete()
@@ -479,8 +486,7 @@ def karma_window_check() -> KarmaCheck:
     if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-    _leaderboard_state()
-    state = LeaderboardState.objects.select_for_update().get(pk=1)
+    state = _locked_leaderboard_state()
     _age_window(state, timezone.now())
     state.save(update_fields=["window_start"])
     window = selectors.karma_window_totals()
