@@ -10,8 +10,9 @@ django_http_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
-from ops.middleware import WebsocketServedByMiddleware  # noqa: E402
+from ops.middleware import HttpConcurrencyLimit, WebsocketServedByMiddleware  # noqa: E402
 from realtime.lifespan import lifespan_app  # noqa: E402
 from realtime.middleware import RawSendMiddleware, SessionAuthMiddlewareStack  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
@@ -20,7 +21,7 @@ application = RawSendMiddleware(
     WebsocketServedByMiddleware(
         ProtocolTypeRouter(
             {
-                "http": django_http_app,
+                "http": HttpConcurrencyLimit(django_http_app, limit=settings.HTTP_MAX_CONCURRENCY),
                 "websocket": AllowedHostsOriginValidator(SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
                 "lifespan": lifespan_app,
             }

@@ -144,6 +144,10 @@ else:
         }
     }
 
+# Requests running inside Django at once per worker (ops.middleware.HttpConcurrencyLimit):
+# below the database pool's size, so consumers and the leaderboard ticker find a connection.
+HTTP_MAX_CONCURRENCY = env_int("DJANGO_HTTP_MAX_CONCURRENCY", 12)
+
 # --- Channel layer --------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

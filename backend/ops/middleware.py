@@ -1,5 +1,6 @@
 """Request logging, request ids and latency metrics for every HTTP request; the worker id."""
 
+import asyncio
 import logging
 import os
 import time
@@ -91,3 +92,29 @@ class SyncChainBoundary:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
+
+
+class HttpConcurrencyLimit:
+    """ASGI middleware: at most `limit` HTTP requests inside Django at once per worker.
+
+    Django runs every request in a thread of its own. Hundreds of them in flight take
+    turns on the interpreter lock with the event loop, which then waits seconds to hand a
+    committed event to Redis or to write to sockets. Requests beyond the limit wait here as
+    cheap coroutines instead; past the database pool's size they could only have waited
+    for a connection anyway.
+    """
+
+    def __init__(self, app: Any, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:
+            # Created on first use so it binds to the serving loop.
+            self._slots = asyncio.Semaphore(self.limit)
+        async with self._slots:
+            await self.app(scope, receive, send)
