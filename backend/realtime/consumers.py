@@ -86,14 +86,14 @@ class FeedConsumer(AsyncWebsocketConsumer):
         hub = self.runtime.hub
         try:
             await self.send(text_data=events.hello(hello_user))
-            await hub.join(self.connection, FEED_GROUP)
-            await hub.join(self.connection, LEADERBOARD_GROUP)
+            hub.join(self.connection, FEED_GROUP)
+            hub.join(self.connection, LEADERBOARD_GROUP)
             await self.send(text_data=hub.leaderboard_text or await self._leaderboard_from_database())
         except BaseException:
             # The peer vanished mid-handshake (or the task was cancelled). Channels calls no
             # disconnect() for a consumer whose connect() failed, so leave the hub's groups
             # here or stay in them forever.
-            await hub.leave_all(self.connection)
+            hub.leave_all(self.connection)
             raise
         metrics.OPEN_SOCKETS.inc()
         logger.info(
@@ -104,7 +104,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         connection = getattr(self, "connection", None)
         if connection is None:
             return
-        await self.runtime.hub.leave_all(connection)
+        self.runtime.hub.leave_all(connection)
         metrics.OPEN_SOCKETS.dec()
         logger.info("socket disconnected", extra={"code": code, "client": connection.label})
 
@@ -133,7 +133,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         # Join before reading the snapshot: an event committed in between then arrives too,
         # and its version tells the client which count is newer.
         for post_id in new_ids:
-            await self.runtime.hub.join(self.connection, post_group(post_id))
+            self.runtime.hub.join(self.connection, post_group(post_id))
         self.followed.update(new_ids)
         snapshot = await self.runtime.snapshots.read(post_ids)
         await self.send(text_data=events.subscribed(snapshot))
@@ -143,7 +143,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         for post_id in post_ids:
             if post_id in self.followed:
                 self.followed.discard(post_id)
-                await self.runtime.hub.leave(self.connection, post_group(post_id))
+                self.runtime.hub.leave(self.connection, post_group(post_id))
         await self.send(text_data=events.unsubscribed(post_ids))
 
     async def ping(self, message: dict[str, Any]) -> None:

@@ -2,8 +2,9 @@
 
 Stock Channels gives every socket its own layer channel and runs each broadcast through
 every consumer's dispatch (a database-connection hop per message, a re-encode per socket).
-Here the process joins each group once, on behalf of all its local sockets, and delivers
-the already-encoded text straight to each socket's ASGI send.
+Here the process holds one subscription (the layer group every worker publishes its events
+to, several events a message), routes each event by its own group (feed, leaderboard,
+post.<id>) to the local sockets in that group, and delivers the already-encoded text.
 
 Delivery is coalesced: events that arrive while a delivery is under way (or within
 FLUSH_INTERVAL of the last one) wait, like counts of one object collapse to the latest
@@ -27,7 +28,7 @@ from channels.layers import BaseChannelLayer
 from websockets.protocol import State
 
 from ops import metrics
-from realtime.publish import MESSAGE_TYPE
+from realtime.publish import EVENTS_GROUP, MESSAGE_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,6 @@ class Hub:
         self._pending: dict[object, _Pending] = {}
         self._sequence = 0
         self._wake = asyncio.Event()
-        self._membership_lock = asyncio.Lock()
         self._channel: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         # The last leaderboard frame seen, so a new socket gets it without a query.
@@ -179,6 +179,8 @@ class Hub:
 
     async def start(self) -> None:
         self._channel = await self._layer.new_channel(prefix="hub.")
+        # The process's one subscription: every worker's events, routed here by group.
+        await self._layer.group_add(EVENTS_GROUP, self._channel)
         self._tasks = [
             asyncio.create_task(self._receive_forever(), name="hub-receive"),
             asyncio.create_task(self._deliver_forever(), name="hub-deliver"),
@@ -202,40 +204,28 @@ class Hub:
         if conn.bucket:
             self._buckets.setdefault(conn.bucket, set()).add(conn)
 
-    async def join(self, conn: Connection, group: str) -> None:
+    def join(self, conn: Connection, group: str) -> None:
         if group in conn.groups:
             return
         conn.groups.add(group)
         self._rebucket(conn)
-        members = self._members.get(group)
-        if members is None:
-            members = self._members[group] = set()
-            assert self._channel is not None, "Hub.start() was not awaited"
-            # The lock orders subscribe and unsubscribe of one group across coroutines.
-            async with self._membership_lock:
-                await self._layer.group_add(group, self._channel)
-        members.add(conn)
+        self._members.setdefault(group, set()).add(conn)
 
-    async def leave(self, conn: Connection, group: str) -> None:
+    def leave(self, conn: Connection, group: str) -> None:
         if group not in conn.groups:
             return
         conn.groups.discard(group)
         self._rebucket(conn)
         members = self._members.get(group)
-        if members is None:
-            return
-        members.discard(conn)
-        if not members:
-            del self._members[group]
-            assert self._channel is not None
-            async with self._membership_lock:
-                if group not in self._members:
-                    await self._layer.group_discard(group, self._channel)
+        if members is not None:
+            members.discard(conn)
+            if not members:
+                del self._members[group]
 
-    async def leave_all(self, conn: Connection) -> None:
+    def leave_all(self, conn: Connection) -> None:
         conn.open = False
         for group in list(conn.groups):
-            await self.leave(conn, group)
+            self.leave(conn, group)
 
     # -- inbound from the channel layer ---------------------------------------------------
 
@@ -251,12 +241,15 @@ class Hub:
                 await asyncio.sleep(1.0)
                 continue
             if message.get("type") == MESSAGE_TYPE:
-                self.accept(message["group"], message["text"], message.get("key"), message.get("version") or 0)
+                for group, text, key, version in message["events"]:
+                    self.accept(group, text, key, version)
 
     def accept(self, group: str, text: str, key: str | None = None, version: int = 0) -> None:
         """Queue an encoded event for the sockets in `group`."""
         if group == "leaderboard":
             self.leaderboard_text = text
+        if group not in self._members:
+            return  # every worker hears every event; this one has no socket that wants it
         if key is None:
             self._sequence += 1
             self._pending[self._sequence] = _Pending(group, text, version)

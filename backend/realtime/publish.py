@@ -14,7 +14,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,32 +62,38 @@ class PushHealth:
 push_health = PushHealth()
 
 
-def layer_message(event: Event) -> dict[str, Any]:
-    return {
-        "type": MESSAGE_TYPE,
-        "group": event.group,
-        "text": event.text,
-        "key": event.coalesce_key,
-        "version": event.version,
-    }
+# Every event travels on one channel-layer group that each worker's hub joins once; the hub
+# routes an event to its own sockets by the event's group (feed, leaderboard, post.<id>).
+# One publish then carries all the events a worker committed since its previous publish,
+# instead of one Redis round trip per event and per group.
+EVENTS_GROUP = "karmafeed.events"
+MAX_EVENTS_PER_MESSAGE = 500
 
 
-async def send_event(event: Event) -> bool:
-    """Send one event to its group; True when the channel layer took it."""
+def layer_message(events: Sequence[Event]) -> dict[str, Any]:
+    return {"type": MESSAGE_TYPE, "events": [[e.group, e.text, e.coalesce_key, e.version] for e in events]}
+
+
+async def send_events(events: Sequence[Event]) -> bool:
+    """Send events to every worker's hub in one message; True when the channel layer took it."""
     started = time.perf_counter()
     try:
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS has no default layer"
-        await asyncio.wait_for(layer.group_send(event.group, layer_message(event)), SEND_TIMEOUT_SECONDS)
+        await asyncio.wait_for(layer.group_send(EVENTS_GROUP, layer_message(events)), SEND_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - any failure here must stay out of the request
         push_health.record_failure(exc)
-        metrics.PUSH_FAILURES.inc()
-        logger.warning("push failed", extra={"group": event.group, "error": repr(exc)})
+        metrics.PUSH_FAILURES.inc(len(events))
+        logger.warning("push failed", extra={"events": len(events), "error": repr(exc)})
         return False
     push_health.record_success()
-    metrics.EVENTS_PUSHED.inc()
+    metrics.EVENTS_PUSHED.inc(len(events))
     metrics.PUSH_LATENCY.observe(time.perf_counter() - started)
     return True
+
+
+async def send_event(event: Event) -> bool:
+    return await send_events([event])
 
 
 async def probe_channel_layer(timeout: float) -> str:
@@ -127,9 +133,10 @@ class Publisher:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            batch, self._pending = self._pending, {}
-            for event in batch.values():
-                await send_event(event)
+            batch = list(self._pending.values())
+            self._pending = {}
+            for start in range(0, len(batch), MAX_EVENTS_PER_MESSAGE):
+                await send_events(batch[start : start + MAX_EVENTS_PER_MESSAGE])
 
     def call_soon(self, callback: Callable[..., Any], *args: Any) -> None:
         """Run callback on the publisher's loop, from whichever thread we are on."""

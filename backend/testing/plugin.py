@@ -184,14 +184,14 @@ def capture_pushes() -> Iterator[list[Any]]:
     from realtime import publish
 
     sent: list[Any] = []
-    original = publish.send_event
+    original = publish.send_events
 
-    async def recording_send(event: Any) -> bool:
-        sent.append(event)
-        return await original(event)
+    async def recording_send(events: Any) -> bool:
+        sent.extend(events)
+        return await original(events)
 
-    publish.send_event = recording_send
+    publish.send_events = recording_send
     try:
         yield sent
     finally:
-        publish.send_event = original
+        publish.send_events = original

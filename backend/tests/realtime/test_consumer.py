@@ -104,7 +104,9 @@ async def test_leaderboard_push_after_a_like(live_socket: Callable[..., Any], ma
     assert event["entries"] == [{"rank": 1, "user": {"id": author.pk, "username": "star"}, "karma": 5}]
 
 
-async def test_rolled_back_write_sends_nothing(live_socket: Callable[..., Any], make_user: Callable[..., User]) -> None:
+async def test_rolled_back_write_sends_nothing(
+    live_socket: Callable[..., Any], make_user: Callable[..., User], capture_pushes: list[Any]
+) -> None:
     author, fan = await sync_to_async(make_user)(), await sync_to_async(make_user)()
     post = await sync_to_async(make_post)(author)
     socket = await live_socket()
@@ -120,9 +122,11 @@ async def test_rolled_back_write_sends_nothing(live_socket: Callable[..., Any], 
 
     await sync_to_async(like_then_roll_back)()
     await socket.assert_silent("post.likes", within=1.0)
+    assert [e for e in capture_pushes if e.group == f"post.{post.pk}"] == []
     # The same like, committed this time, does arrive: the silence above was not an accident.
     await sync_to_async(services.post_like_set)(user=fan, post_id=post.pk)
     assert (await socket.wait_for("post.likes"))["like_count"] == 1
+    assert [e.group for e in capture_pushes if e.group == f"post.{post.pk}"] == [f"post.{post.pk}"]
 
 
 async def test_unsubscribe_stops_events(live_socket: Callable[..., Any], make_user: Callable[..., User]) -> None:
