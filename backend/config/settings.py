@@ -5,15 +5,15 @@ channel layer, one process. With them it runs on PostgreSQL and Redis, any numbe
 """
 
 import os
-import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TypeVar
 
 import dj_database_url
-import redis
 from django.core.exceptions import ImproperlyConfigured
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 REPO_DIR = BACKEND_DIR.parent
 
 
@@ -21,24 +21,22 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
-def env_int(name: str, default: int) -> int:
+def _env_parsed(name: str, default: T, parse: Callable[[str], T], kind: str) -> T:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+        raise ImproperlyConfigured(f"{name} must be {kind}, got {raw!r}") from exc
+
+
+def env_int(name: str, default: int) -> int:
+    return _env_parsed(name, default, int, "an integer")
 
 
 def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+    return _env_parsed(name, default, float, "a number")
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -219,33 +217,17 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
 
-class ProcessRedisPool(redis.ConnectionPool):
-    """One Redis connection pool per process for the cache, shared by every request.
-
-    Django keeps a cache object per request context, and under ASGI every request is a new
-    context: with redis-py's own pool class each request opened a Redis connection of its
-    own to read its session, and dropped it.
-    """
-
-    _by_url: ClassVar[dict[str, redis.ConnectionPool]] = {}
-    _by_url_lock: ClassVar[threading.Lock] = threading.Lock()
-
-    @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> redis.ConnectionPool:  # type: ignore[override]
-        with cls._by_url_lock:
-            pool = cls._by_url.get(url)
-            if pool is None:
-                pool = cls._by_url[url] = redis.ConnectionPool.from_url(url, **kwargs)
-            return pool
-
-
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("REDIS_CHANNEL_PREFIX", "karmafeed"),
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2, "pool_class": ProcessRedisPool},
+            "OPTIONS": {
+                "socket_connect_timeout": 2,
+                "socket_timeout": 2,
+                "pool_class": "config.redis_pool.ProcessRedisPool",
+            },
         }
     }
 else:
