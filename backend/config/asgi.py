@@ -9,22 +9,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_http_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from ops.middleware import HttpConcurrencyLimit, WebsocketServedByMiddleware  # noqa: E402
+from ops.middleware import HttpConcurrencyLimit  # noqa: E402
 from realtime.lifespan import lifespan_app  # noqa: E402
-from realtime.middleware import RawSendMiddleware, SessionAuthMiddlewareStack  # noqa: E402
+from realtime.middleware import WebsocketEntry  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
-application = RawSendMiddleware(
-    WebsocketServedByMiddleware(
-        ProtocolTypeRouter(
-            {
-                "http": HttpConcurrencyLimit(django_http_app, limit=settings.HTTP_MAX_CONCURRENCY),
-                "websocket": AllowedHostsOriginValidator(SessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-                "lifespan": lifespan_app,
-            }
-        )
-    )
+application = ProtocolTypeRouter(
+    {
+        "http": HttpConcurrencyLimit(django_http_app, limit=settings.HTTP_MAX_CONCURRENCY),
+        "websocket": WebsocketEntry(URLRouter(websocket_urlpatterns)),
+        "lifespan": lifespan_app,
+    }
 )

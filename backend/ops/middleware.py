@@ -48,31 +48,6 @@ class RequestLogMiddleware:
         return response
 
 
-class WebsocketServedByMiddleware:
-    """ASGI: names the worker in the websocket handshake answer, as X-Served-By does for HTTP.
-
-    A websocket gets no Django response for RequestLogMiddleware to mark, so the accept
-    message is given the header here. Place it inside RawSendMiddleware: the hub's broadcasts
-    use the server's own send and must not pass through this wrapper.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_naming_worker(message: dict[str, Any]) -> None:
-            if message["type"] == "websocket.accept":
-                headers = [*message.get("headers", ()), (b"x-served-by", WORKER_ID.encode())]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_naming_worker)
-
-
 class SyncChainBoundary:
     """Innermost, and sync only: keeps every middleware of the chain in the request's thread.
 

@@ -11,15 +11,16 @@ from typing import Any
 
 import orjson
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from feed import selectors
 from ops import metrics
+from ops.middleware import WORKER_ID
 from realtime import events
-from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, post_group
+from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, POST_GROUP_PREFIX, post_group
 from realtime.hub import Connection
-from realtime.middleware import RAW_SEND_KEY
 from realtime.runtime import Runtime, get_runtime
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,20 @@ class FeedConsumer(AsyncWebsocketConsumer):
 
     runtime: Runtime
     connection: Connection
-    followed: set[int]
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Channels' loop (await_many_dispatch) runs every receive() as a task and waits on it
+        # with asyncio.wait, so a task, its waiter and their callbacks live as long as the
+        # socket. With no layer channel the client is the only source: awaiting it directly
+        # dispatches the same messages in the same order.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Stock dispatch closes stale database connections through a thread hop before every
@@ -75,19 +89,17 @@ class FeedConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.runtime = await get_runtime()
-        self.followed = set()
         self._tokens = float(settings.REALTIME["INBOUND_BURST"])
         self._tokens_at = time.monotonic()
-        raw_send = self.scope.get(RAW_SEND_KEY, self.base_send)
-        self.connection = Connection(raw_send, on_overflow=self._close_slow, label=str(self.scope.get("client")))
-        await self.accept()
+        self.connection = Connection(self.base_send, on_overflow=self._close_slow, label=str(self.scope.get("client")))
+        # Names the worker in the handshake answer, as X-Served-By does for HTTP.
+        await self.accept(headers=[(b"x-served-by", WORKER_ID.encode())])
         user = self.scope.get("user")
         hello_user = {"id": user.pk, "username": user.username} if user is not None and user.is_authenticated else None
         hub = self.runtime.hub
         try:
             await self.send(text_data=events.hello(hello_user))
-            hub.join(self.connection, FEED_GROUP)
-            hub.join(self.connection, LEADERBOARD_GROUP)
+            hub.join(self.connection, FEED_GROUP, LEADERBOARD_GROUP)
             await self.send(text_data=hub.leaderboard_text or await self._leaderboard_from_database())
         except BaseException:
             # The peer vanished mid-handshake (or the task was cancelled). Channels calls no
@@ -126,24 +138,22 @@ class FeedConsumer(AsyncWebsocketConsumer):
 
     async def subscribe(self, message: dict[str, Any]) -> None:
         post_ids = _post_ids(message)
-        new_ids = [i for i in post_ids if i not in self.followed]
+        # The hub's groups are the one record of what this socket follows.
+        groups = self.connection.groups
+        new_groups = [post_group(i) for i in post_ids if post_group(i) not in groups]
+        followed = sum(1 for group in groups if group.startswith(POST_GROUP_PREFIX))
         limit = settings.REALTIME["MAX_FOLLOWED_POSTS"]
-        if len(self.followed) + len(new_ids) > limit:
+        if followed + len(new_groups) > limit:
             raise ProtocolError("too_many_follows", f"A socket follows at most {limit} posts; unsubscribe some first.")
         # Join before reading the snapshot: an event committed in between then arrives too,
         # and its version tells the client which count is newer.
-        for post_id in new_ids:
-            self.runtime.hub.join(self.connection, post_group(post_id))
-        self.followed.update(new_ids)
+        self.runtime.hub.join(self.connection, *new_groups)
         snapshot = await self.runtime.snapshots.read(post_ids)
         await self.send(text_data=events.subscribed(snapshot))
 
     async def unsubscribe(self, message: dict[str, Any]) -> None:
         post_ids = _post_ids(message)
-        for post_id in post_ids:
-            if post_id in self.followed:
-                self.followed.discard(post_id)
-                self.runtime.hub.leave(self.connection, post_group(post_id))
+        self.runtime.hub.leave(self.connection, *map(post_group, post_ids))
         await self.send(text_data=events.unsubscribed(post_ids))
 
     async def ping(self, message: dict[str, Any]) -> None:

@@ -15,8 +15,11 @@ FEED_GROUP = "feed"
 LEADERBOARD_GROUP = "leaderboard"
 
 
+POST_GROUP_PREFIX = "post."
+
+
 def post_group(post_id: int) -> str:
-    return f"post.{post_id}"
+    return f"{POST_GROUP_PREFIX}{post_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,16 +96,16 @@ class _DirectWriter:
 class Connection:
     """One websocket as the hub sees it."""
 
-    __slots__ = ("_backlog", "_direct", "_on_overflow", "_send", "bucket", "groups", "label", "open")
+    __slots__ = ("_backlog", "_direct", "_on_overflow", "_send", "groups", "label", "open")
 
     def __init__(self, send: AsgiSend, *, on_overflow: Callable[[], Awaitable[None]], label: str = "") -> None:
         self._send = send
         self._direct = _DirectWriter.for_send(send)
         self._backlog = _write_backlog_probe(send)
         self._on_overflow = on_overflow
-        self.groups: set[str] = set()
-        # The key of the hub bucket this socket sits in: its groups, frozen.
-        self.bucket: frozenset[str] = frozenset()
+        # The groups this socket is in: the key of its hub bucket, shared with the bucket's
+        # other sockets, so it is replaced, never changed in place.
+        self.groups: frozenset[str] = frozenset()
         self.open = True
         self.label = label
 
@@ -165,6 +165,8 @@ class Hub:
         self._members: dict[str, set[Connection]] = {}
         # Sockets by the exact set of groups they are in; a round computes each bucket's share once.
         self._buckets: dict[frozenset[str], set[Connection]] = {}
+        # Each bucket's key by itself, to find the shared instance of a set of groups.
+        self._shared_group_sets: dict[frozenset[str], frozenset[str]] = {}
         self._pending: dict[object, _Pending] = {}
         self._sequence = 0
         self._wake = asyncio.Event()
@@ -194,38 +196,47 @@ class Hub:
 
     # -- membership ---------------------------------------------------------------------
 
-    def _rebucket(self, conn: Connection) -> None:
-        old = self._buckets.get(conn.bucket)
+    def _move(self, conn: Connection, groups: frozenset[str]) -> None:
+        """Put the socket in the bucket of exactly these groups.
+
+        Each distinct set of groups exists once, as its bucket's key, and every socket in the
+        bucket points at that one frozenset: thousands of sockets that follow the same posts
+        cost one set, not a mutable set and a frozen copy each.
+        """
+        old = self._buckets.get(conn.groups)
         if old is not None:
             old.discard(conn)
             if not old:
-                del self._buckets[conn.bucket]
-        conn.bucket = frozenset(conn.groups)
-        if conn.bucket:
-            self._buckets.setdefault(conn.bucket, set()).add(conn)
+                del self._buckets[conn.groups]
+                del self._shared_group_sets[conn.groups]
+        if groups:
+            groups = self._shared_group_sets.setdefault(groups, groups)
+            self._buckets.setdefault(groups, set()).add(conn)
+        conn.groups = groups
 
-    def join(self, conn: Connection, group: str) -> None:
-        if group in conn.groups:
+    def join(self, conn: Connection, *groups: str) -> None:
+        new_groups = [group for group in groups if group not in conn.groups]
+        if not new_groups:
             return
-        conn.groups.add(group)
-        self._rebucket(conn)
-        self._members.setdefault(group, set()).add(conn)
+        self._move(conn, conn.groups.union(new_groups))
+        for group in new_groups:
+            self._members.setdefault(group, set()).add(conn)
 
-    def leave(self, conn: Connection, group: str) -> None:
-        if group not in conn.groups:
+    def leave(self, conn: Connection, *groups: str) -> None:
+        old_groups = [group for group in groups if group in conn.groups]
+        if not old_groups:
             return
-        conn.groups.discard(group)
-        self._rebucket(conn)
-        members = self._members.get(group)
-        if members is not None:
-            members.discard(conn)
-            if not members:
-                del self._members[group]
+        self._move(conn, conn.groups.difference(old_groups))
+        for group in old_groups:
+            members = self._members.get(group)
+            if members is not None:
+                members.discard(conn)
+                if not members:
+                    del self._members[group]
 
     def leave_all(self, conn: Connection) -> None:
         conn.open = False
-        for group in list(conn.groups):
-            self.leave(conn, group)
+        self.leave(conn, *conn.groups)
 
     # -- inbound from the channel layer ---------------------------------------------------
 

@@ -1,44 +1,65 @@
-"""ASGI middleware for the websocket side."""
+"""The websocket side's one ASGI middleware."""
 
+from importlib import import_module
 from typing import Any
+from urllib.parse import ParseResult, urlparse
 
-from channels.auth import AuthMiddleware, get_user
-from channels.sessions import CookieMiddleware, SessionMiddleware
+from channels.auth import get_user
+from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.http import parse_cookie
 
-RAW_SEND_KEY = "karmafeed.raw_send"
+
+def _parsed_origin(scope: dict[str, Any]) -> ParseResult | None:
+    """The Origin header as Channels' OriginValidator reads it: the last one, or None."""
+    parsed_origin = None
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            try:
+                parsed_origin = urlparse(value.decode("latin1"))
+            except UnicodeDecodeError:
+                parsed_origin = None
+    return parsed_origin
 
 
-class RawSendMiddleware:
-    """Outermost: keeps the server's own `send` in the scope.
+async def _session_user(scope: dict[str, Any]) -> AbstractBaseUser | AnonymousUser:
+    """The user of the session cookie, as Channels' AuthMiddleware resolves it.
 
-    Broadcast frames go straight to it; the wrappers that Channels' session middleware puts
-    around `send` cost several microseconds a frame and do nothing for websocket frames.
+    Visitors without a session cookie are anonymous without asking the session store: load
+    testers open thousands of such sockets, and each would otherwise wait for a thread.
+    """
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            session_key = parse_cookie(value.decode("latin1")).get(settings.SESSION_COOKIE_NAME)
+            break
+    else:
+        session_key = None
+    if session_key is None:
+        return AnonymousUser()
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return await get_user({"session": session})
+
+
+class WebsocketEntry:
+    """Origin check and session auth for /ws/, in one layer in front of the router.
+
+    An ASGI middleware awaits its inner app for the whole connection, so Channels' stack
+    (origin validator, cookies, sessions, auth) kept a coroutine frame, a scope copy, a
+    session store, lazy wrappers and a wrapped send per layer for as long as each socket was
+    open. This layer does the same checks and leaves one scope copy holding the resolved
+    user; the consumer gets the server's own send, which the hub's broadcasts use.
     """
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        # Built the way Channels builds it (ALLOWED_HOSTS, and any origin under DEBUG with
+        # no hosts set); used only for its check.
+        self.origin_validator = AllowedHostsOriginValidator(inner)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        if scope["type"] == "websocket":
-            scope = {**scope, RAW_SEND_KEY: send}
-        return await self.app(scope, receive, send)
-
-
-class LazySessionAuthMiddleware(AuthMiddleware):
-    """Channels' AuthMiddleware, minus the database hop for visitors without a session.
-
-    Load testers open thousands of anonymous sockets; each would otherwise wait for a
-    thread only to learn that there is no session cookie.
-    """
-
-    async def resolve_scope(self, scope: dict[str, Any]) -> None:
-        if settings.SESSION_COOKIE_NAME not in scope.get("cookies", {}):
-            scope["user"]._wrapped = AnonymousUser()
-            return
-        scope["user"]._wrapped = await get_user(scope)
-
-
-def SessionAuthMiddlewareStack(inner: Any) -> Any:  # noqa: N802 - named like Channels' AuthMiddlewareStack
-    return CookieMiddleware(SessionMiddleware(LazySessionAuthMiddleware(inner)))
+        if not self.origin_validator.valid_origin(_parsed_origin(scope)):
+            return await WebsocketDenier()(scope, receive, send)
+        user = await _session_user(scope)
+        return await self.inner({**scope, "user": user}, receive, send)
