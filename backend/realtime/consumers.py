@@ -51,18 +51,15 @@ def _post_ids(message: dict[str, Any]) -> list[int]:
 
 
 class FeedConsumer(AsyncWebsocketConsumer):
-    # Sockets do not join the channel layer one by one: the process hub is the layer's only
-    # member, so this alias names no layer and Channels creates no per-socket channel.
-    channel_layer_alias = "karmafeed.sockets-have-no-layer-channel"
-
     runtime: Runtime
     connection: Connection
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        # Channels' loop (await_many_dispatch) runs every receive() as a task and waits on it
-        # with asyncio.wait, so a task, its waiter and their callbacks live as long as the
-        # socket. With no layer channel the client is the only source: awaiting it directly
-        # dispatches the same messages in the same order.
+        # Sockets do not join the channel layer one by one (the process hub is its only
+        # member), so the client is this consumer's only source of messages. Channels' loop
+        # (await_many_dispatch) would run every receive() as a task waited on with
+        # asyncio.wait, a task and a waiter alive as long as the socket; awaiting receive()
+        # directly dispatches the same messages in the same order.
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
