@@ -136,7 +136,7 @@ class StackDir:
             folder.mkdir(parents=True)
 
 
-def _port_is_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
     with socket.socket() as probe:
         # As nginx and uvicorn do: connections of an earlier run in TIME_WAIT do not count.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -162,7 +162,7 @@ def start() -> NoReturn:
         raise StackError("nginx is not installed: run `make nginx`")
 
     state.reset()
-    busy = [p for p in [port, *worker_ports] if not _port_is_free(p)]
+    busy = [p for p in [port, *worker_ports] if not port_is_free(p)]
     if busy:
         raise StackError(f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use (STACK_PORT, STACK_WORKER_PORT)")
     if not (frontend_root / "index.html").is_file():

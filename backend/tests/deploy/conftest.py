@@ -6,7 +6,6 @@ test database and the test Redis prefix, stopped with `stack.py stop` as `make s
 import importlib.util
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ STARTUP_TIMEOUT_SECONDS = 30.0
 
 
 def load_stack_module() -> ModuleType:
-    """deploy/stack.py as a module, for its template renderer."""
+    """deploy/stack.py as a module, for its template renderer and its port check."""
     spec = importlib.util.spec_from_file_location("karmafeed_deploy_stack", STACK_SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -48,21 +47,12 @@ def makefile_uvicorn_flags() -> str:
     return done.stdout.strip()
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port_run(count: int) -> int:
     """The first of `count` consecutive free ports (honcho numbers the workers' ports so)."""
+    port_is_free = load_stack_module().port_is_free
     for _ in range(200):
         first = random.randint(20_000, 60_000)
-        if all(_port_is_free(first + i) for i in range(count)):
+        if all(port_is_free(first + i) for i in range(count)):
             return first
     raise RuntimeError(f"no {count} consecutive free ports")
 

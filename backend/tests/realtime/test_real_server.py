@@ -54,6 +54,23 @@ async def server(settings: Any) -> AsyncIterator[str]:
     await sync_to_async(connections.close_all)()
 
 
+def raw_handshake(server: str, *, receive_buffer: int | None = None) -> socket.socket:
+    """A plain TCP socket that sends a websocket upgrade and reads nothing back."""
+    host, port = server.split(":")
+    raw = socket.socket()
+    if receive_buffer is not None:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    raw.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    raw.sendall(
+        (
+            f"GET /ws/ HTTP/1.1\r\nHost: {server}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://{server}\r\n\r\n"
+        ).encode()
+    )
+    return raw
+
+
 async def open_client(address: str) -> Any:
     client = await websockets.connect(f"ws://{address}/ws/", origin=websockets.Origin(f"http://{address}"))
     assert orjson.loads(await client.recv())["type"] == "hello"
@@ -86,18 +103,8 @@ async def test_events_of_one_round_arrive_as_one_batch_frame_shared_by_sockets(s
 
 
 async def test_a_socket_that_stops_reading_is_closed_and_the_others_keep_going(server: str) -> None:
-    host, port = server.split(":")
     # A client that completes the handshake, then never reads: tiny receive buffer.
-    stalled = socket.socket()
-    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.connect((host, int(port)))
-    key = base64.b64encode(os.urandom(16)).decode()
-    stalled.sendall(
-        (
-            f"GET /ws/ HTTP/1.1\r\nHost: {server}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://{server}\r\n\r\n"
-        ).encode()
-    )
+    stalled = raw_handshake(server, receive_buffer=4096)
     healthy = await open_client(server)
     hub = (await get_runtime()).hub
     await asyncio.sleep(0.2)
@@ -124,18 +131,9 @@ async def test_a_socket_that_stops_reading_is_closed_and_the_others_keep_going(s
 
 
 async def test_sockets_that_vanish_during_the_handshake_leave_no_trace(server: str) -> None:
-    host, port = server.split(":")
     hub = (await get_runtime()).hub
     for _ in range(20):
-        aborted = socket.socket()
-        aborted.connect((host, int(port)))
-        key = base64.b64encode(os.urandom(16)).decode()
-        aborted.sendall(
-            (
-                f"GET /ws/ HTTP/1.1\r\nHost: {server}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://{server}\r\n\r\n"
-            ).encode()
-        )
+        aborted = raw_handshake(server)
         # Reset the connection at once: the server learns of it mid-handshake.
         aborted.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         aborted.close()
