@@ -1,4 +1,4 @@
-/** Shapes of the public REST contract (CONTRACT.md). */
+/** Shapes of the REST API, as docs/protocol.md describes them. */
 
 export interface User {
   id: number;

@@ -1,7 +1,7 @@
 import type { Comment, LeaderboardEntry, Post, User } from '../api/types';
 
 /*
- * Every message the server sends on /ws/ (CONTRACT.md, "Websocket").
+ * Every message the server sends on /ws/, as docs/protocol.md ("Websocket") describes them.
  * Events may carry extra fields (for example a numeric `ts`); they are ignored.
  */
 
