@@ -5,6 +5,7 @@ channel layer, one process. With them it runs on PostgreSQL and Redis, any numbe
 """
 
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -50,13 +51,29 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+def local_secret_key(path: Path) -> str:
+    """This checkout's own key, made on first start: sessions survive restarts of `make run`,
+    and no two installs share a key that is written in the source."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(key)
+        return key
+
+
+# Debug pages list the URL patterns and settings: something a developer asks for.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# Served over HTTPS, with TLS ended by the proxy in front (production): HSTS, secure
+# cookies, the HTTPS redirect. Off, the app serves plain HTTP on loopback (`make run`).
+HTTPS = env_bool("DJANGO_HTTPS", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0")
-    # Development only: a fixed key keeps sessions valid across restarts of `make run`.
-    SECRET_KEY = "dev-insecure-karmafeed-key-change-me-in-production-0123456789"  # noqa: S105
+    if HTTPS:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_HTTPS=1")
+    SECRET_KEY = local_secret_key(REPO_DIR / "var" / "secret_key")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -272,8 +289,8 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-# --- Production hardening (active when DJANGO_DEBUG=0) --------------------------------
-if not DEBUG:
+# --- Production hardening (DJANGO_HTTPS=1) --------------------------------------------
+if HTTPS:
     # nginx terminates TLS and says so in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True

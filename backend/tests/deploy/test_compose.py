@@ -269,6 +269,7 @@ def test_the_production_settings_pass_the_deployment_checks() -> None:
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "KARMAFEED_"))} | {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DJANGO_DEBUG": "0",
+        "DJANGO_HTTPS": "1",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "feed.example.com",
         "DATABASE_URL": "postgres://karmafeed:secret@db:5432/karmafeed",
