@@ -8,7 +8,7 @@ $(VENV)/.bench-installed: loadtest/requirements.txt $(VENV)/.installed
 	$(PY) -m pip install -q --disable-pip-version-check -r loadtest/requirements.txt
 	touch $@
 
-bench-install: backend-install $(VENV)/.bench-installed
+bench-install: backend-install $(VENV)/.bench-installed ## the load bench's own Python packages
 
-bench: bench-install services
+bench: bench-install services ## run the load bench (BENCH_ARGS: its options) and write a report with plots
 	cd $(ROOT) && $(PY) -m loadtest $(BENCH_ARGS)

@@ -1,4 +1,4 @@
-"""KarmaFeed settings, read from the environment (see .env.example at the repository root).
+"""KarmaFeed settings, read from the environment and the repository's `.env` (see .env.example).
 
 With no DATABASE_URL and no REDIS_URL the app runs embedded: SQLite and the in-memory
 channel layer, one process. With them it runs on PostgreSQL and Redis, any number of workers.
@@ -13,9 +13,12 @@ from typing import TypeVar
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import env_file
+
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 REPO_DIR = BACKEND_DIR.parent
+env_file.load()
 
 
 def env_str(name: str, default: str) -> str:
@@ -45,6 +48,11 @@ def env_bool(name: str, default: bool) -> bool:
     if raw is None or raw == "":
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_path(name: str, default: Path) -> Path:
+    """A path setting; a relative one resolves from the repository root, wherever a command runs."""
+    return REPO_DIR / env_str(name, "") if os.environ.get(name) else default
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -148,7 +156,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("DJANGO_SQLITE_PATH", str(REPO_DIR / "var" / "karmafeed.sqlite3")),
+            "NAME": str(env_path("DJANGO_SQLITE_PATH", REPO_DIR / "var" / "karmafeed.sqlite3")),
             "OPTIONS": {
                 # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at
                 # BEGIN so two writers queue on the busy timeout instead of failing to upgrade.
@@ -278,8 +286,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- Static files and the built frontend ----------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(REPO_DIR / "var" / "static"))
-FRONTEND_DIST = Path(env_str("KARMAFEED_FRONTEND_DIST", str(REPO_DIR / "frontend" / "dist")))
+STATIC_ROOT = str(env_path("DJANGO_STATIC_ROOT", REPO_DIR / "var" / "static"))
+FRONTEND_DIST = env_path("KARMAFEED_FRONTEND_DIST", REPO_DIR / "frontend" / "dist")
 # The built app's files (index.html, /assets/...) are served from the site root.
 WHITENOISE_ROOT = str(FRONTEND_DIST) if FRONTEND_DIST.is_dir() else None
 WHITENOISE_AUTOREFRESH = DEBUG

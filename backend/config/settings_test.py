@@ -7,6 +7,9 @@ Set both to "" to run the suite on the embedded default (SQLite, in-memory layer
 
 import os
 
+# A developer's .env (read by `make run` and manage.py) never changes what the tests see.
+os.environ.setdefault("KARMAFEED_ENV_FILE", "")
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/karmafeed")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 # Pub/sub channels are shared by all Redis databases: a prefix keeps tests apart from a dev server.
