@@ -1,0 +1,93 @@
+"""Liking and unliking: one algorithm, one interface, two SQL dialects.
+
+The algorithm, whichever engine runs it:
+1. the content must exist (else `NotFound`);
+2. insert (or delete) the like row: the unique constraint decides who did;
+3. only when a row really changed, move the content's like_count and likes_version (adding
+   to the stored value under its row lock) and the recipient's karma window, by the rules in
+   `feed.likes.statements` (stated once, used by both dialects);
+4. answer the new count and version, or the current ones when nothing changed.
+
+`postgres` runs it as one statement (data-modifying CTEs: one round trip, one implicit
+transaction, the whole database cost of a like request). `sqlite`, for the embedded default,
+which has no data-modifying CTEs, runs the same statements one at a time in a transaction
+(SQLite serialises writers, so nothing interleaves). `tests/feed/test_likes.py` runs against both.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from feed.likes import postgres, sqlite, statements
+from feed.models import Comment, CommentLike, Post, PostLike
+
+
+class NotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class LikeTarget:
+    """What differs between liking a post and liking a comment."""
+
+    content_model: type[Post] | type[Comment]
+    like_model: type[PostLike] | type[CommentLike]
+    column: str  # the like table's foreign key to the content
+    post_id_column: str  # the content's own id for a post, its post_id for a comment
+    points_setting: str
+
+    def names(self) -> dict[str, str]:
+        return statements.names(
+            content=self.content_model._meta.db_table,
+            likes=self.like_model._meta.db_table,
+            column=self.column,
+            post_id=self.post_id_column,
+        )
+
+
+POST = LikeTarget(Post, PostLike, column="post_id", post_id_column="id", points_setting="POST_LIKE_POINTS")
+COMMENT = LikeTarget(
+    Comment, CommentLike, column="comment_id", post_id_column="post_id", points_setting="COMMENT_LIKE_POINTS"
+)
+
+
+@dataclass(frozen=True)
+class LikeWrite:
+    """The outcome of one like or unlike."""
+
+    liked: bool
+    like_count: int
+    version: int
+    # False when the like already was (or was not) there: nothing moved, nothing to push.
+    changed: bool
+    author_id: int
+    post_id: int
+
+
+def write(target: LikeTarget, *, user_id: int, object_id: int, liked: bool) -> LikeWrite:
+    """Set (liked=True) or clear this user's like; NotFound when the content does not exist."""
+    params: dict[str, Any] = {
+        "object_id": object_id,
+        "user_id": user_id,
+        "points": settings.KARMA[target.points_setting],
+        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+    }
+    dialect = postgres if connection.vendor == "postgresql" else sqlite
+    row = dialect.set_like(target, params) if liked else dialect.clear_like(target, params)
+    if row is None:
+        raise NotFound(f"{target.content_model.__name__} {object_id}")
+    author_id, post_id, like_count, version = row
+    if like_count is None:
+        # Nothing changed, perhaps because a concurrent request did the same and committed
+        # while this one waited on it: a new statement sees that request's count.
+        like_count, version = current_count(target, object_id)
+        return LikeWrite(liked, like_count, version, changed=False, author_id=author_id, post_id=post_id)
+    return LikeWrite(liked, like_count, version, changed=True, author_id=author_id, post_id=post_id)
+
+
+def current_count(target: LikeTarget, object_id: int) -> tuple[int, int]:
+    row = target.content_model._default_manager.filter(pk=object_id).values_list("like_count", "likes_version").first()
+    return row or (0, 0)
