@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "core",
     "accounts",
     "feed",
     "realtime",

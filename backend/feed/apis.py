@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core import idempotency
 from core.fields import StrictCharField, StrictIntegerField
 from feed import presenters, selectors, services
 from feed.models import Post
@@ -152,7 +153,12 @@ class PostListApi(APIView):
         results = [presenters.post_data(p, liked_by_me=p.liked_by_me) for p in posts]  # type: ignore[attr-defined]
         return _json(orjson.dumps({"results": results, "next": next_url}, option=presenters.JSON_OPTIONS))
 
-    @extend_schema(request=PostCreateSerializer, responses={201: PostOut})
+    @extend_schema(
+        request=PostCreateSerializer,
+        parameters=[idempotency.SCHEMA_PARAMETER],
+        responses={201: PostOut, **idempotency.SCHEMA_RESPONSES},
+    )
+    @idempotency.idempotent
     def post(self, request: Request) -> HttpResponse:
         data = PostCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -186,7 +192,12 @@ class CommentCreateApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "write"
 
-    @extend_schema(request=CommentCreateSerializer, responses={201: CommentOut})
+    @extend_schema(
+        request=CommentCreateSerializer,
+        parameters=[idempotency.SCHEMA_PARAMETER],
+        responses={201: CommentOut, **idempotency.SCHEMA_RESPONSES},
+    )
+    @idempotency.idempotent
     def post(self, request: Request, post_id: int) -> HttpResponse:
         data = CommentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
