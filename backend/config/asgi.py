@@ -12,13 +12,19 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from ops.middleware import HttpConcurrencyLimit  # noqa: E402
+from ops.request_body import RequestBodyDeadline  # noqa: E402
 from realtime.lifespan import lifespan_app  # noqa: E402
 from realtime.middleware import WebsocketEntry  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": HttpConcurrencyLimit(django_http_app, limit=settings.HTTP_MAX_CONCURRENCY),
+        # Bodies are read in full, with a deadline, before a request takes a slot.
+        "http": RequestBodyDeadline(
+            HttpConcurrencyLimit(django_http_app, limit=settings.HTTP_MAX_CONCURRENCY),
+            timeout=settings.HTTP_BODY_TIMEOUT,
+            max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+        ),
         "websocket": WebsocketEntry(URLRouter(websocket_urlpatterns)),
         "lifespan": lifespan_app,
     }
