@@ -55,7 +55,7 @@ class RequestBodyDeadline:
         async def replay() -> Message:
             nonlocal replayed
             if replayed:
-                return await receive()  # type: ignore[no-any-return]
+                return await receive()
             replayed = True
             return first
 
