@@ -94,9 +94,13 @@ serve-only: ## serve as it is: collect static files and start uvicorn
 # --- tests ------------------------------------------------------------------------------
 test: lint test-backend test-frontend test-e2e ## every check and test; leaves the git tree as it found it
 
-lint: backend-install frontend-install ## ruff, mypy, eslint and tsc
-	cd backend && $(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
-	cd backend && $(VENV)/bin/mypy .
+# Every Python folder, under the one configuration in backend/pyproject.toml.
+PYTHON_DIRS := . ../loadtest ../deploy
+
+lint: backend-install frontend-install ## ruff, mypy and vulture (dead code) on every Python folder; eslint and tsc
+	cd backend && $(VENV)/bin/ruff check $(PYTHON_DIRS) && $(VENV)/bin/ruff format --check $(PYTHON_DIRS)
+	cd backend && $(VENV)/bin/mypy $(PYTHON_DIRS)
+	cd backend && $(VENV)/bin/vulture
 	cd frontend && npm run lint && npm run typecheck
 
 # The whole suite on PostgreSQL and Redis, then again on the embedded default (SQLite and

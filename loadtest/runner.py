@@ -200,7 +200,9 @@ class Bench:
 
     def start_servers(self, env: dict[str, str]) -> tuple[list[int], list[int], list[Child]]:
         o = self.o
-        socket_ports, write_ports, children = [], [], []
+        socket_ports: list[int] = []
+        write_ports: list[int] = []
+        children: list[Child] = []
         for index in range(o.workers + o.write_workers):
             port = stack.free_port()
             serves_sockets = index < o.workers

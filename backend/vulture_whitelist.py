@@ -1,0 +1,27 @@
+"""Names the frameworks call that no KarmaFeed code calls by name, for vulture (make lint).
+
+Names that every framework class uses (DRF's `permission_classes`, a model's `Meta`, a
+command's `handle`) are ignored by pattern in pyproject.toml's [tool.vulture]; this file lists
+the few single names that only a string in the settings or a framework hook refers to.
+Add a name here only when nothing in the code can call it by name.
+"""
+
+from config import redis_pool
+from core import parsers
+from ops import errors, logging, middleware
+from realtime import consumers
+from tests.deploy import test_stack
+
+# Named by dotted path in config/settings.py.
+redis_pool.ProcessRedisPool
+parsers.StrictJSONParser
+errors.DatabaseUnavailableMiddleware
+logging.JsonFormatter
+middleware.RequestLogMiddleware
+middleware.SyncChainBoundary
+
+# Channels reads it on every consumer; this one has no layer of its own.
+consumers.FeedConsumer.channel_layer
+
+# An autouse fixture: pytest calls it around every test of the module.
+test_stack.close_thread_connections
