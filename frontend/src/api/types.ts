@@ -33,11 +33,15 @@ export interface CommentNode extends Comment {
 
 export interface PostWithThread extends Post {
   comments: CommentNode[];
+  /** The post stream's position, read before the rows. */
+  stream_seq?: number;
 }
 
 export interface Page<T> {
   results: T[];
   next: string | null;
+  /** The feed stream's position, read before the rows. */
+  stream_seq?: number;
 }
 
 export interface LeaderboardEntry {

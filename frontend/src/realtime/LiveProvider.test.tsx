@@ -1,6 +1,6 @@
 import { act, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { alice, bob, makePost } from '../test/fixtures';
+import { alice, bob, makeComment, makePost } from '../test/fixtures';
 import { mockFetch, renderApp, ScriptedSocket } from '../test/renderApp';
 
 afterEach(() => {
@@ -51,5 +51,68 @@ describe('reconnecting from the screen’s point of view', () => {
     expect(screen.getByTestId('comment-count-2')).toHaveTextContent('4');
     expect(await screen.findByTestId('new-posts-pill')).toHaveTextContent('Show 1 new post');
     expect(screen.queryByText('Missed while away')).not.toBeInTheDocument();
+  });
+});
+
+describe('resuming streams from the screen’s point of view', () => {
+  function threadRoutes(reads: { count: number }) {
+    return {
+      'GET /api/auth/me/': () => ({ body: alice }),
+      'GET /api/auth/csrf/': () => ({ status: 204 }),
+      'GET /api/leaderboard/': () => ({ body: { window_hours: 24, entries: [] } }),
+      'GET /api/posts/5/': () => {
+        reads.count += 1;
+        const comments = reads.count === 1 ? [] : [{ ...makeComment(21, 5, null, { content: 'Read afresh' }), replies: [] }];
+        return { body: { ...makePost(5, { content: 'The post', comment_count: comments.length }), comments, stream_seq: 4 } };
+      },
+    };
+  }
+
+  async function openThreadThenReconnect(reads: { count: number }) {
+    mockFetch(threadRoutes(reads));
+    renderApp('/posts/5');
+    await screen.findByText('The post');
+    const first = ScriptedSocket.current as ScriptedSocket;
+    act(() => {
+      first.open();
+      first.push({ type: 'hello', user: alice, epoch: 'e1', feed_seq: 30 });
+      first.push({ type: 'subscribed', posts: [{ id: 5, like_count: 0, comment_count: 0, version: 0, seq: 4 }] });
+      first.drop();
+    });
+    await waitFor(() => expect(ScriptedSocket.current).not.toBe(first), { timeout: 3_000 });
+    const second = ScriptedSocket.current as ScriptedSocket;
+    act(() => second.open());
+    expect(second.sent).toEqual([
+      { type: 'resume', epoch: 'e1', positions: { feed: 30, 'post.5': 4 } },
+      { type: 'subscribe', post_ids: [5] },
+    ]);
+    return second;
+  }
+
+  it('replays what a thread missed without reading it again', async () => {
+    const reads = { count: 0 };
+    const socket = await openThreadThenReconnect(reads);
+    act(() => {
+      socket.push({ type: 'hello', user: alice, epoch: 'e1', feed_seq: 30 });
+      socket.push({ type: 'resumed', recovered: ['feed', 'post.5'], resync: [] });
+      socket.push({
+        type: 'batch',
+        events: [
+          { type: 'comment.created', post_id: 5, comment: makeComment(20, 5, null, { content: 'Missed reply' }), comment_count: 1, stream: 'post.5', seq: 5 },
+          { type: 'post.likes', post_id: 5, like_count: 2, version: 2, stream: 'post.5', seq: 6 },
+        ],
+      });
+    });
+    expect(screen.getByText('Missed reply')).toBeInTheDocument();
+    expect(screen.getByTestId('like-count-post-5')).toHaveTextContent('2');
+    expect(reads.count).toBe(1);
+  });
+
+  it('reads the thread again only when its stream must be resynced', async () => {
+    const reads = { count: 0 };
+    const socket = await openThreadThenReconnect(reads);
+    act(() => socket.push({ type: 'resumed', recovered: ['feed'], resync: ['post.5'] }));
+    expect(await screen.findByText('Read afresh')).toBeInTheDocument();
+    expect(reads.count).toBe(2);
   });
 });

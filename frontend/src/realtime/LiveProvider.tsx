@@ -24,7 +24,7 @@ interface LiveProviderProps {
 export function LiveProvider({ user, children, socketOptions }: LiveProviderProps) {
   const [state, dispatch] = useReducer(applyEvent, initialLiveState);
   const [followCounts, setFollowCounts] = useState<ReadonlyMap<number, number>>(new Map());
-  const reconnectHandlers = useRef(new Set<() => void>());
+  const resyncHandlers = useRef(new Set<(streams: readonly string[]) => void>());
 
   useEffect(() => {
     dispatch({ type: 'session.changed', user });
@@ -56,10 +56,10 @@ export function LiveProvider({ user, children, socketOptions }: LiveProviderProp
     return () => change(-1);
   }, []);
 
-  const onReconnect = useCallback((handler: () => void) => {
-    reconnectHandlers.current.add(handler);
+  const onResync = useCallback((handler: (streams: readonly string[]) => void) => {
+    resyncHandlers.current.add(handler);
     return () => {
-      reconnectHandlers.current.delete(handler);
+      resyncHandlers.current.delete(handler);
     };
   }, []);
 
@@ -69,10 +69,10 @@ export function LiveProvider({ user, children, socketOptions }: LiveProviderProp
     [followCounts],
   );
 
-  const status = useLiveFeed({
+  const { status, setStreamPosition } = useLiveFeed({
     onEvent: dispatch,
-    onReconnected: () => {
-      for (const handler of reconnectHandlers.current) handler();
+    onResync: (streams) => {
+      for (const handler of resyncHandlers.current) handler(streams);
     },
     followedPostIds,
     sessionKey: user ? String(user.id) : 'anonymous',
@@ -80,8 +80,8 @@ export function LiveProvider({ user, children, socketOptions }: LiveProviderProp
   });
 
   const connection = useMemo<ConnectionContextValue>(
-    () => ({ status, follow, onReconnect }),
-    [status, follow, onReconnect],
+    () => ({ status, follow, setStreamPosition, onResync }),
+    [status, follow, setStreamPosition, onResync],
   );
 
   return (

@@ -51,6 +51,7 @@ function createLiveSocket(options: { random?: () => number } = {}) {
   const statuses: ConnectionStatus[] = [];
   const events: ServerEvent[] = [];
   const opens: boolean[] = [];
+  const resyncs: string[][] = [];
   const live = new LiveSocket({
     url: 'ws://127.0.0.1/ws/',
     createSocket: (url) => new FakeSocket(url),
@@ -64,8 +65,9 @@ function createLiveSocket(options: { random?: () => number } = {}) {
     onStatus: (status) => statuses.push(status),
     onEvent: (event) => events.push(event),
     onOpen: ({ reconnected }) => opens.push(reconnected),
+    onResync: (streams) => resyncs.push(streams),
   });
-  return { live, statuses, events, opens };
+  return { live, statuses, events, opens, resyncs };
 }
 
 beforeEach(() => {
@@ -249,5 +251,148 @@ describe('LiveSocket', () => {
     live.reconnectNow();
     handler?.({ data: JSON.stringify({ type: 'pong' }) });
     expect(events).toEqual([]);
+  });
+});
+
+describe('LiveSocket streams', () => {
+  const hello = { type: 'hello', user: null, epoch: 'e1', feed_seq: 10 };
+  const likes = (seq: number, count = seq) => ({
+    type: 'post.likes',
+    post_id: 7,
+    like_count: count,
+    version: count,
+    stream: 'post.7',
+    seq,
+  });
+  const created = (seq: number) => ({
+    type: 'post.created',
+    post: { id: 100 + seq },
+    stream: 'feed',
+    seq,
+  });
+
+  function connected() {
+    const created = createLiveSocket();
+    created.live.follow([7]);
+    created.live.start();
+    const socket = FakeSocket.latest();
+    socket.serverOpens();
+    socket.serverSends(hello);
+    socket.serverSends({ type: 'subscribed', posts: [{ id: 7, like_count: 3, comment_count: 0, version: 3, seq: 3 }] });
+    created.events.length = 0;
+    socket.sent.length = 0;
+    return { ...created, socket };
+  }
+
+  it('drops repeats and passes on the next event of each stream', () => {
+    const { events, socket } = connected();
+    socket.serverSends(likes(3));
+    socket.serverSends(likes(4));
+    socket.serverSends(likes(4));
+    socket.serverSends(created(10));
+    socket.serverSends(created(11));
+    expect(events.map((event) => ('seq' in event ? event.seq : null))).toEqual([4, 11]);
+    expect(socket.sent).toEqual([]);
+  });
+
+  it('keeps only what is new inside a batch, in order', () => {
+    const { events, socket } = connected();
+    socket.serverSends({ type: 'batch', events: [likes(3), created(11), likes(4), { type: 'post.viewers', post_id: 7, count: 2 }] });
+    expect(events).toEqual([{ type: 'batch', events: [created(11), likes(4), { type: 'post.viewers', post_id: 7, count: 2 }] }]);
+  });
+
+  it('resumes a stream on a hole, once, and applies the replay that follows', () => {
+    const { events, socket, resyncs } = connected();
+    socket.serverSends(likes(6));
+    socket.serverSends(likes(7));
+    expect(socket.sent).toEqual([{ type: 'resume', epoch: 'e1', positions: { 'post.7': 3 } }]);
+    expect(events).toEqual([]);
+
+    socket.serverSends({ type: 'resumed', recovered: ['post.7'], resync: [] });
+    for (const seq of [4, 5, 6, 7]) socket.serverSends(likes(seq));
+    socket.serverSends(likes(8));
+    const applied = events.filter((event) => event.type === 'post.likes').map((event) => ('seq' in event ? event.seq : null));
+    expect(applied).toEqual([4, 5, 6, 7, 8]);
+    expect(resyncs).toEqual([]);
+  });
+
+  it('announces a stream the server could not resume, and starts it again from the snapshot', () => {
+    const { live, socket, resyncs, events } = connected();
+    socket.serverSends(likes(9));
+    socket.serverSends({ type: 'resumed', recovered: [], resync: ['post.7'] });
+    expect(resyncs).toEqual([['post.7']]);
+    socket.serverSends({ type: 'subscribed', posts: [{ id: 7, like_count: 9, comment_count: 0, version: 9, seq: 9 }] });
+    expect(live).toBeDefined();
+    events.length = 0;
+    socket.serverSends(likes(10));
+    expect(events).toEqual([likes(10)]);
+  });
+
+  it('resumes every stream it holds after a reconnect, before subscribing again', () => {
+    const { live, socket, resyncs } = connected();
+    live.setPosition('post.7', 5);
+    socket.serverSends(created(11));
+    socket.serverDrops();
+    vi.runOnlyPendingTimers();
+    const second = FakeSocket.latest();
+    second.serverOpens();
+    expect(second.sent).toEqual([
+      { type: 'resume', epoch: 'e1', positions: { feed: 11, 'post.7': 5 } },
+      { type: 'subscribe', post_ids: [7] },
+    ]);
+    // The same epoch: hello's feed_seq does not move the position the resume starts from.
+    second.serverSends({ ...hello, feed_seq: 14 });
+    second.serverSends({ type: 'resumed', recovered: ['feed', 'post.7'], resync: [] });
+    expect(resyncs).toEqual([]);
+  });
+
+  it('reads everything afresh after a reconnect when the server gave no epoch', () => {
+    const { live, resyncs } = createLiveSocket();
+    live.follow([7]);
+    live.start();
+    FakeSocket.latest().serverOpens();
+    FakeSocket.latest().serverSends({ type: 'hello', user: null });
+    FakeSocket.latest().serverDrops();
+    vi.runOnlyPendingTimers();
+    FakeSocket.latest().serverOpens();
+    expect(FakeSocket.latest().sent).toEqual([{ type: 'subscribe', post_ids: [7] }]);
+    expect(resyncs).toEqual([['feed', 'post.7']]);
+  });
+
+  it('voids every position when the epoch changed', () => {
+    const { socket, resyncs, events } = connected();
+    socket.serverDrops();
+    vi.runOnlyPendingTimers();
+    const second = FakeSocket.latest();
+    second.serverOpens();
+    second.serverSends({ type: 'hello', user: null, epoch: 'e2', feed_seq: 2 });
+    expect(resyncs).toEqual([['feed', 'post.7']]);
+    // The answer to the resume sent with the old epoch names the same streams: nothing is read twice.
+    second.serverSends({ type: 'resumed', recovered: [], resync: ['feed', 'post.7'] });
+    expect(resyncs).toHaveLength(1);
+    events.length = 0;
+    second.serverSends(created(3));
+    expect(events).toEqual([created(3)]);
+  });
+
+  it('keeps the newest leaderboard and never resumes it', () => {
+    const { socket, events } = connected();
+    const board = (seq: number) => ({ type: 'leaderboard', window_hours: 24, entries: [], stream: 'leaderboard', seq });
+    socket.serverSends(board(4));
+    socket.serverSends(board(9));
+    socket.serverSends(board(8));
+    expect(events).toEqual([board(4), board(9)]);
+    expect(socket.sent).toEqual([]);
+  });
+
+  it('forgets the position of a post it stops following', () => {
+    const { live, socket, events } = connected();
+    live.follow([]);
+    live.follow([7]);
+    socket.serverSends({ type: 'subscribed', posts: [{ id: 7, like_count: 12, comment_count: 0, version: 12, seq: 12 }] });
+    events.length = 0;
+    socket.serverSends(likes(13));
+    expect(events).toEqual([likes(13)]);
+    expect(socket.sent.filter((message) => (message as { type: string }).type === 'resume')).toEqual([]);
   });
 });

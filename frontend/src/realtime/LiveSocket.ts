@@ -1,4 +1,5 @@
-import { parseServerFrame, type ClientMessage, type ServerEvent } from './events';
+import { flattenEvents, parseServerFrame, type ClientMessage, type ServerEvent, type SingleServerEvent } from './events';
+import { FEED_STREAM, postStream, StreamTracker } from './streams';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -41,6 +42,12 @@ export interface LiveSocketListener {
   onStatus?: (status: ConnectionStatus) => void;
   /** Called once the socket is open and the follow list has been sent again. */
   onOpen?: (info: { reconnected: boolean }) => void;
+  /**
+   * These streams could not be resumed (a hole too old, another epoch, no
+   * position): whoever shows them reads them afresh over REST and hands the
+   * answer's `stream_seq` to `setPosition`.
+   */
+  onResync?: (streams: string[]) => void;
 }
 
 const OPEN = 1;
@@ -65,6 +72,9 @@ export function defaultSocketUrl(location: Pick<Location, 'protocol' | 'host'> =
 /**
  * One websocket to /ws/ that stays up: reconnects with backoff, keeps the
  * follow list across reconnects, and keeps the connection honest with pings.
+ * It keeps a position per stream: repeats never reach the listeners, a hole
+ * or a reconnect sends `resume`, and what cannot be resumed is handed to
+ * `onResync`.
  */
 export class LiveSocket {
   private readonly url: string;
@@ -82,6 +92,7 @@ export class LiveSocket {
   private failedAttempts = 0;
   private hasBeenLive = false;
   private followed = new Set<number>();
+  private readonly streams = new StreamTracker();
   private readonly listeners = new Set<LiveSocketListener>();
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
@@ -141,6 +152,11 @@ export class LiveSocket {
     this.open();
   }
 
+  /** The state on screen is that of `seq` in this stream (a REST answer's `stream_seq`). */
+  setPosition(stream: string, seq: number): void {
+    this.streams.set(stream, seq);
+  }
+
   /** Declares the posts to follow; only the difference goes over the wire. */
   follow(postIds: Iterable<number>): void {
     const next = new Set<number>();
@@ -151,6 +167,8 @@ export class LiveSocket {
     const added = [...next].filter((id) => !this.followed.has(id));
     const removed = [...this.followed].filter((id) => !next.has(id));
     this.followed = next;
+    // Events of a post nobody follows stop coming, so its position goes stale.
+    for (const id of removed) this.streams.forget(postStream(id));
     if (this.currentStatus !== 'live') return;
     // Unsubscribe first so the server's per-socket limit is never crossed in between.
     if (removed.length > 0) this.send({ type: 'unsubscribe', post_ids: removed });
@@ -158,6 +176,7 @@ export class LiveSocket {
   }
 
   private open(): void {
+    this.streams.connectionLost();
     this.setStatus(this.hasBeenLive || this.failedAttempts > 0 ? this.retryStatus() : 'connecting');
     let socket: WebSocketLike;
     try {
@@ -173,17 +192,19 @@ export class LiveSocket {
       this.failedAttempts = 0;
       this.hasBeenLive = true;
       this.setStatus('live');
+      // Resume before subscribing: the replay comes before the snapshots and any newer event.
+      const unresumable = reconnected ? this.resumeStreams([FEED_STREAM, ...[...this.followed].map(postStream)]) : [];
       if (this.followed.size > 0) this.send({ type: 'subscribe', post_ids: [...this.followed] });
       this.startKeepalive();
       for (const listener of this.listeners) listener.onOpen?.({ reconnected });
+      this.emitResync(unresumable);
     };
     socket.onmessage = (message) => {
       if (this.socket !== socket) return;
       // Any frame proves the connection is alive, not only a pong.
       this.clearPongTimer();
       const event = parseServerFrame(message.data);
-      if (!event) return;
-      for (const listener of this.listeners) listener.onEvent?.(event);
+      if (event) this.receive(event);
     };
     socket.onerror = () => {
       // A close event always follows; reconnecting is handled there.
@@ -192,6 +213,40 @@ export class LiveSocket {
       if (this.socket !== socket) return;
       this.handleLost();
     };
+  }
+
+  /** Passes on what is new, in order; repeats are dropped, holes resumed, resyncs announced after. */
+  private receive(frame: ServerEvent): void {
+    const kept: SingleServerEvent[] = [];
+    const resync: string[] = [];
+    for (const event of flattenEvents(frame)) {
+      if (event.type === 'hello') resync.push(...this.streams.hello(event));
+      else if (event.type === 'subscribed') this.streams.subscribed(event.posts);
+      else if (event.type === 'resumed') resync.push(...this.streams.resumed(event));
+      const verdict = this.streams.admit(event);
+      if (verdict === 'apply') kept.push(event);
+      else if (verdict === 'gap' && 'stream' in event && typeof event.stream === 'string') {
+        resync.push(...this.resumeStreams([event.stream]));
+      }
+    }
+    const delivered: ServerEvent | null =
+      frame.type !== 'batch' && kept.length === 1 ? (kept[0] as SingleServerEvent) : kept.length > 0 ? { type: 'batch', events: kept } : null;
+    if (delivered) for (const listener of this.listeners) listener.onEvent?.(delivered);
+    this.emitResync(resync);
+  }
+
+  /** Sends `resume` for the streams that have a position; returns those that have none. */
+  private resumeStreams(streams: string[]): string[] {
+    const { message, unresumable } = this.streams.resume(streams);
+    if (message) this.send(message);
+    for (const stream of unresumable) this.streams.forget(stream);
+    return unresumable;
+  }
+
+  private emitResync(streams: string[]): void {
+    if (streams.length === 0) return;
+    const unique = [...new Set(streams)];
+    for (const listener of this.listeners) listener.onResync?.(unique);
   }
 
   private handleLost(): void {

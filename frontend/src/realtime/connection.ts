@@ -5,8 +5,10 @@ export interface ConnectionContextValue {
   status: ConnectionStatus;
   /** Follows these posts until the returned function is called. */
   follow: (postIds: readonly number[]) => () => void;
-  /** Runs the handler after every reconnect until the returned function is called. */
-  onReconnect: (handler: () => void) => () => void;
+  /** The state on screen is that of `seq` in `stream` (a REST answer's `stream_seq`). */
+  setStreamPosition: (stream: string, seq: number) => void;
+  /** Runs the handler with the streams to read afresh, until the returned function is called. */
+  onResync: (handler: (streams: readonly string[]) => void) => () => void;
 }
 
 export const ConnectionContext = createContext<ConnectionContextValue | null>(null);
@@ -28,8 +30,14 @@ export function useFollowPosts(postIds: readonly number[]): void {
   useEffect(() => (key === '' ? undefined : follow(key.split(',').map(Number))), [follow, key]);
 }
 
-/** Runs `handler` whenever the socket comes back after a drop. */
-export function useOnReconnect(handler: () => void): void {
-  const { onReconnect } = useConnection();
-  useEffect(() => onReconnect(handler), [onReconnect, handler]);
+/** Runs `handler` whenever `stream` could not be resumed and must be read afresh. */
+export function useOnResync(stream: string, handler: () => void): void {
+  const { onResync } = useConnection();
+  useEffect(
+    () =>
+      onResync((streams) => {
+        if (streams.includes(stream)) handler();
+      }),
+    [onResync, stream, handler],
+  );
 }

@@ -5,12 +5,22 @@ import type { Comment, LeaderboardEntry, Post, User } from '../api/types';
  * Events may carry extra fields (for example a numeric `ts`); they are ignored.
  */
 
+/** Where an event stands in its stream (CONTRACT.md, "Streams, positions and resume"). */
+export interface StreamPosition {
+  stream?: string;
+  seq?: number;
+}
+
 export interface HelloEvent {
   type: 'hello';
   user: User | null;
+  /** The life of the streams: positions from another epoch are void. */
+  epoch?: string;
+  /** The `feed` stream's position when the socket joined it. */
+  feed_seq?: number;
 }
 
-export interface LeaderboardEvent {
+export interface LeaderboardEvent extends StreamPosition {
   type: 'leaderboard';
   window_hours: number;
   entries: LeaderboardEntry[];
@@ -21,6 +31,10 @@ export interface PostSnapshot {
   like_count: number;
   comment_count: number;
   version: number;
+  /** The post stream's position when this snapshot was read. */
+  seq?: number;
+  /** How many sockets follow the post, this one included. */
+  viewers?: number;
 }
 
 export interface SubscribedEvent {
@@ -28,31 +42,56 @@ export interface SubscribedEvent {
   posts: PostSnapshot[];
 }
 
-export interface PostCreatedEvent {
+export interface PostCreatedEvent extends StreamPosition {
   type: 'post.created';
   post: Post;
 }
 
-export interface PostLikesEvent {
+export interface PostLikesEvent extends StreamPosition {
   type: 'post.likes';
   post_id: number;
   like_count: number;
   version: number;
 }
 
-export interface CommentCreatedEvent {
+export interface CommentCreatedEvent extends StreamPosition {
   type: 'comment.created';
   post_id: number;
   comment: Comment;
   comment_count: number;
 }
 
-export interface CommentLikesEvent {
+export interface CommentLikesEvent extends StreamPosition {
   type: 'comment.likes';
   post_id: number;
   comment_id: number;
   like_count: number;
   version: number;
+}
+
+export interface PostDeletedEvent extends StreamPosition {
+  type: 'post.deleted';
+  post_id: number;
+}
+
+export interface CommentDeletedEvent extends StreamPosition {
+  type: 'comment.deleted';
+  post_id: number;
+  comment_id: number;
+  comment_count: number;
+}
+
+/** Presence, not history: in no stream. */
+export interface PostViewersEvent {
+  type: 'post.viewers';
+  post_id: number;
+  count: number;
+}
+
+export interface ResumedEvent {
+  type: 'resumed';
+  recovered: string[];
+  resync: string[];
 }
 
 export interface PongEvent {
@@ -74,6 +113,10 @@ export type SingleServerEvent =
   | PostLikesEvent
   | CommentCreatedEvent
   | CommentLikesEvent
+  | PostDeletedEvent
+  | CommentDeletedEvent
+  | PostViewersEvent
+  | ResumedEvent
   | PongEvent
   | ServerErrorEvent;
 
@@ -87,7 +130,8 @@ export type ServerEvent = SingleServerEvent | BatchEvent;
 export type ClientMessage =
   | { type: 'subscribe'; post_ids: number[] }
   | { type: 'unsubscribe'; post_ids: number[] }
-  | { type: 'ping' };
+  | { type: 'ping' }
+  | { type: 'resume'; epoch: string; positions: Record<string, number> };
 
 const KNOWN_TYPES = new Set<string>([
   'hello',
@@ -97,6 +141,10 @@ const KNOWN_TYPES = new Set<string>([
   'post.likes',
   'comment.created',
   'comment.likes',
+  'post.deleted',
+  'comment.deleted',
+  'post.viewers',
+  'resumed',
   'pong',
   'error',
   'batch',

@@ -1,20 +1,25 @@
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ServerEvent } from './events';
 import { defaultSocketUrl, LiveSocket, type ConnectionStatus, type LiveSocketOptions } from './LiveSocket';
 
 export interface UseLiveFeedOptions {
   /** Receives every frame (single events and batches) in arrival order. */
   onEvent: (event: ServerEvent) => void;
-  /** Called after a reconnect, once the follow list was sent again, so screens can catch up. */
-  onReconnected?: () => void;
+  /** Streams that could not be resumed: the screens showing them read them afresh. */
+  onResync: (streams: string[]) => void;
   followedPostIds: readonly number[];
   /** Changes when the logged-in user changes; the socket reconnects so the server sees the new session. */
   sessionKey: string;
   socketOptions?: Partial<LiveSocketOptions>;
 }
 
+export interface LiveFeed {
+  status: ConnectionStatus;
+  setStreamPosition: (stream: string, seq: number) => void;
+}
+
 /** Adapts one LiveSocket to React: owns its lifetime and exposes its status. */
-export function useLiveFeed(options: UseLiveFeedOptions): ConnectionStatus {
+export function useLiveFeed(options: UseLiveFeedOptions): LiveFeed {
   const { followedPostIds, sessionKey } = options;
   const [socket] = useState(
     () => new LiveSocket({ url: defaultSocketUrl(), ...options.socketOptions }),
@@ -29,9 +34,7 @@ export function useLiveFeed(options: UseLiveFeedOptions): ConnectionStatus {
     const removeListener = socket.addListener({
       onEvent: (event) => callbacks.current.onEvent(event),
       onStatus: setStatus,
-      onOpen: ({ reconnected }) => {
-        if (reconnected) callbacks.current.onReconnected?.();
-      },
+      onResync: (streams) => callbacks.current.onResync(streams),
     });
     socket.start();
     const reconnectWhenOnline = () => socket.reconnectNow();
@@ -55,5 +58,6 @@ export function useLiveFeed(options: UseLiveFeedOptions): ConnectionStatus {
     socket.reconnectNow();
   }, [socket, sessionKey]);
 
-  return status;
+  const setStreamPosition = useCallback((stream: string, seq: number) => socket.setPosition(stream, seq), [socket]);
+  return useMemo(() => ({ status, setStreamPosition }), [status, setStreamPosition]);
 }

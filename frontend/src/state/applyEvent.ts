@@ -61,6 +61,10 @@ export function applyEvent(state: LiveState, event: AppEvent): LiveState {
       return applyCommentLikes(state, event);
     case 'pong':
     case 'error':
+    case 'resumed':
+    case 'post.deleted':
+    case 'comment.deleted':
+    case 'post.viewers':
       return state;
     default:
       return applyLocalEvent(state, event);

@@ -3,7 +3,8 @@ import { api } from '../../api/client';
 import { describeError } from '../../api/errors';
 import { CardSkeleton, EmptyState, ErrorState, Spinner } from '../../components/StatusViews';
 import { useNow } from '../../lib/time';
-import { useFollowPosts, useOnReconnect } from '../../realtime/connection';
+import { useConnection, useFollowPosts, useOnResync } from '../../realtime/connection';
+import { FEED_STREAM } from '../../realtime/streams';
 import { feedPosts } from '../../state/selectors';
 import { useLiveDispatch, useLiveState } from '../../state/store';
 import { useAuth } from '../auth/AuthContext';
@@ -24,17 +25,19 @@ export function FeedPage() {
   const { register, visibleIds } = useVisiblePosts();
   const sentinel = useRef<HTMLDivElement>(null);
   const { feed } = state;
+  const { setStreamPosition } = useConnection();
 
   const loadFirstPage = useCallback(async () => {
     setFirstPage({ kind: 'loading' });
     try {
       const page = await api.feedPage(null);
       dispatch({ type: 'feed.loaded', posts: page.results, next: page.next, mode: 'replace' });
+      if (page.stream_seq !== undefined) setStreamPosition(FEED_STREAM, page.stream_seq);
       setFirstPage({ kind: 'idle' });
     } catch (error) {
       setFirstPage({ kind: 'error', message: describeError(error) });
     }
-  }, [dispatch]);
+  }, [dispatch, setStreamPosition]);
 
   // Read the first page when the feed was never loaded, and again when the user
   // changes, because "liked by me" belongs to the session.
@@ -74,15 +77,18 @@ export function FeedPage() {
     return () => observer.disconnect();
   }, [loadMore, nextPage.kind]);
 
-  // After the socket was away, read the top again: missed posts join the pill,
-  // and the `subscribed` snapshot brings the counts of posts on screen.
+  // When the feed stream could not be resumed, read the top again: missed posts
+  // join the pill, and the `subscribed` snapshot brings the counts of posts on screen.
   const catchUp = useCallback(() => {
     api
       .feedPage(null)
-      .then((page) => dispatch({ type: 'feed.loaded', posts: page.results, next: page.next, mode: 'refresh' }))
+      .then((page) => {
+        dispatch({ type: 'feed.loaded', posts: page.results, next: page.next, mode: 'refresh' });
+        if (page.stream_seq !== undefined) setStreamPosition(FEED_STREAM, page.stream_seq);
+      })
       .catch(() => undefined);
-  }, [dispatch]);
-  useOnReconnect(catchUp);
+  }, [dispatch, setStreamPosition]);
+  useOnResync(FEED_STREAM, catchUp);
 
   useFollowPosts(visibleIds);
 

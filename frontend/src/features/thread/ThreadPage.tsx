@@ -4,7 +4,8 @@ import { api } from '../../api/client';
 import { ApiError, describeError } from '../../api/errors';
 import { EmptyState, ErrorState, CardSkeleton } from '../../components/StatusViews';
 import { pluralize, useNow } from '../../lib/time';
-import { useFollowPosts, useOnReconnect } from '../../realtime/connection';
+import { useConnection, useFollowPosts, useOnResync } from '../../realtime/connection';
+import { postStream } from '../../realtime/streams';
 import { buildThreadRows } from '../../state/commentTree';
 import { useLiveDispatch, useLiveState } from '../../state/store';
 import { useAuth } from '../auth/AuthContext';
@@ -42,12 +43,14 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
   const [load, setLoad] = useState<LoadState>({ kind: 'loading' });
   const [collapsed, setCollapsed] = useState<ReadonlySet<number>>(new Set());
   const [replyingTo, setReplyingTo] = useState<number | null>(null);
+  const { setStreamPosition } = useConnection();
 
   const fetchThread = useCallback(
     async (signal?: AbortSignal) => {
       try {
         const thread = await api.thread(postId, signal);
         dispatch({ type: 'thread.loaded', post: thread });
+        if (thread.stream_seq !== undefined) setStreamPosition(postStream(postId), thread.stream_seq);
         setLoad({ kind: 'ready' });
       } catch (error) {
         if (signal?.aborted) return;
@@ -58,7 +61,7 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
         );
       }
     },
-    [postId, dispatch],
+    [postId, dispatch, setStreamPosition],
   );
 
   // Loaded on arrival and again when the user changes ("liked by me" is per session).
@@ -70,10 +73,10 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
     return () => controller.abort();
   }, [fetchThread, userKey]);
 
-  // The `subscribed` snapshot carries only post counts; comments and their
-  // likes missed while the socket was away come from reading the thread again.
+  // Missed events come back by resume; only when the post's stream cannot be
+  // resumed is the thread read again (the `subscribed` snapshot has counts only).
   const catchUp = useCallback(() => void fetchThread(), [fetchThread]);
-  useOnReconnect(catchUp);
+  useOnResync(postStream(postId), catchUp);
   useFollowPosts(useMemo(() => [postId], [postId]));
 
   const toggleCollapsed = useCallback((commentId: number) => {
