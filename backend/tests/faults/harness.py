@@ -326,9 +326,6 @@ class SocketFleet:
     def workers(self) -> set[str]:
         return {s.served_by for s in self.sockets}
 
-    def on(self, worker: str) -> list[FleetSocket]:
-        return [s for s in self.sockets if s.served_by == worker]
-
     def check_running(self) -> None:
         for task in self._tasks:
             if task.done():
