@@ -125,5 +125,4 @@ def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
     for figures in RECORDED:
         terminalreporter.write_line(figures.row())
     for figures in RECORDED:
-        for note in figures.notes:
-            terminalreporter.write_line(f"- {figures.name}: {note}")
+        terminalreporter.write_line(f"- {figures.name}: {'; '.join([figures.injected, *figures.notes])}")

@@ -106,10 +106,6 @@ class Figures:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def server_errors(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status.startswith("5"))
-
-    @property
     def internal_errors(self) -> int:
         return self.statuses.get("500", 0)
 
