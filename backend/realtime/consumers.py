@@ -53,6 +53,7 @@ def _post_ids(message: dict[str, Any]) -> list[int]:
 class FeedConsumer(AsyncWebsocketConsumer):
     runtime: Runtime
     connection: Connection
+    _closing = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # Sockets do not join the channel layer one by one (the process hub is its only
@@ -117,7 +118,17 @@ class FeedConsumer(AsyncWebsocketConsumer):
         metrics.OPEN_SOCKETS.dec()
         logger.info("socket disconnected", extra={"code": code, "client": connection.label})
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """Close once: a flooder's frames keep coming after the close, and a second close
+        raises in the server, which would skip this socket's cleanup in disconnect()."""
+        if self._closing:
+            return
+        self._closing = True
+        await super().close(code=code, reason=reason)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self._closing:
+            return
         if not self._take_token():
             metrics.SOCKETS_CLOSED_FLOODING.inc()
             await self.close(code=CLOSE_FLOODING)
