@@ -11,6 +11,7 @@ from core import parsers
 from ops import errors, logging, middleware
 from realtime import consumers
 from tests.deploy import test_stack
+from tests.faults import conftest as faults_conftest
 
 # Named by dotted path in config/settings.py.
 redis_pool.ProcessRedisPool
@@ -25,3 +26,6 @@ consumers.FeedConsumer.channel_layer
 
 # An autouse fixture: pytest calls it around every test of the module.
 test_stack.close_thread_connections
+
+# A pytest hook: the fault tests print their figures at the end of the run.
+faults_conftest.pytest_terminal_summary
