@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.decorators import method_decorator
@@ -72,7 +73,7 @@ class SignupApi(APIView):
             raise ValidationError({"username": ["That username is taken."]}) from exc
         except DjangoValidationError as exc:
             raise ValidationError({"password": list(exc.messages)}) from exc
-        login(request._request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request._request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         return Response(presenters.user_data(user), status=status.HTTP_201_CREATED)
 
 

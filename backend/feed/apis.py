@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -221,24 +221,23 @@ class _LikeApi(APIView):
     permission_classes = [IsAuthenticated]
     not_found = "No such object."
 
-    def _answer(self, action: Any, request: Request, object_id: int) -> Response:
+    def _answer(self, action: Any, request: Request, object_id: int) -> HttpResponse:
         try:
             state = action(request, object_id)
         except services.NotFound as exc:
             raise NotFound(self.not_found) from exc
-        body = {"liked": state.liked, "like_count": state.like_count, "version": state.version}
-        return Response(body, status=status.HTTP_200_OK)
+        return _json(orjson.dumps({"liked": state.liked, "like_count": state.like_count, "version": state.version}))
 
 
 class PostLikeApi(_LikeApi):
     not_found = "No such post."
 
     @extend_schema(request=None, responses={200: LikeOut})
-    def post(self, request: Request, post_id: int) -> Response:
+    def post(self, request: Request, post_id: int) -> HttpResponse:
         return self._answer(lambda r, i: services.post_like_set(user=r.user, post_id=i), request, post_id)
 
     @extend_schema(request=None, responses={200: LikeOut})
-    def delete(self, request: Request, post_id: int) -> Response:
+    def delete(self, request: Request, post_id: int) -> HttpResponse:
         return self._answer(lambda r, i: services.post_like_clear(user=r.user, post_id=i), request, post_id)
 
 
@@ -246,11 +245,11 @@ class CommentLikeApi(_LikeApi):
     not_found = "No such comment."
 
     @extend_schema(request=None, responses={200: LikeOut})
-    def post(self, request: Request, comment_id: int) -> Response:
+    def post(self, request: Request, comment_id: int) -> HttpResponse:
         return self._answer(lambda r, i: services.comment_like_set(user=r.user, comment_id=i), request, comment_id)
 
     @extend_schema(request=None, responses={200: LikeOut})
-    def delete(self, request: Request, comment_id: int) -> Response:
+    def delete(self, request: Request, comment_id: int) -> HttpResponse:
         return self._answer(lambda r, i: services.comment_like_clear(user=r.user, comment_id=i), request, comment_id)
 
 

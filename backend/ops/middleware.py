@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.messages.middleware import MessageMiddleware
 from django.http import HttpRequest, HttpResponse
 
 from ops import metrics
@@ -93,3 +94,15 @@ class HttpConcurrencyLimit:
             self._slots = asyncio.Semaphore(self.limit)
         async with self._slots:
             await self.app(scope, receive, send)
+
+
+class AdminMessageMiddleware(MessageMiddleware):
+    """Django's messages for the admin only: the API and the app never show them.
+
+    The stock middleware builds its cookie-and-session storage on every request; the admin
+    (which requires this middleware or a subclass) is the one user of it.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path.startswith("/admin/"):
+            super().process_request(request)

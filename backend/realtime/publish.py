@@ -7,7 +7,8 @@ or dead Redis never delays or fails a write that already committed. Failures are
 /api/health/; the next event (or a client's re-subscribe) heals what was lost, because
 every event carries absolute values.
 
-Processes without a serving loop (management commands, plain sync code) send inline.
+A WSGI worker (no serving loop) installs the blocking road of realtime.sync_runtime and sends
+from the request's thread; other processes without a loop (management commands) send inline.
 """
 
 import asyncio
@@ -16,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -146,13 +147,25 @@ class Publisher:
             self.loop.call_soon_threadsafe(callback, *args)
 
 
+class SyncRoad(Protocol):
+    def send(self, events: Sequence[Event]) -> bool: ...
+    def request_leaderboard_refresh(self) -> None: ...
+
+
 _serving: Publisher | None = None
+_sync_road: SyncRoad | None = None
 
 
 def install(publisher: Publisher | None) -> None:
     """Make `publisher` the one this process hands committed events to (None: send inline)."""
     global _serving
     _serving = publisher
+
+
+def install_sync(road: SyncRoad | None) -> None:
+    """The road of a process without a serving loop (realtime.sync_runtime), used when no publisher runs."""
+    global _sync_road
+    _sync_road = road
 
 
 def _live_publisher() -> Publisher | None:
@@ -174,6 +187,9 @@ def publish_now(event: Event) -> None:
     if publisher is not None:
         publisher.call_soon(publisher.submit, event)
         return
+    if _sync_road is not None:
+        _sync_road.send([event])
+        return
     try:
         async_to_sync(send_event)(event)
     except Exception:
@@ -194,6 +210,8 @@ def request_leaderboard_refresh() -> None:
     publisher = _live_publisher()
     if publisher is not None:
         publisher.call_soon(publisher.leaderboard_wanted.set)
+    elif _sync_road is not None:
+        _sync_road.request_leaderboard_refresh()
 
 
 def request_leaderboard_refresh_after_commit() -> None:
