@@ -12,12 +12,17 @@ REDIS_URL (see config/settings_test.py).
   an event of a given type (batch frames are unpacked). Use in async tests marked
   `@pytest.mark.django_db(transaction=True)`: the consumer reads the database from
   other threads, so the data must be committed.
+- `eventually(condition, what)` / `await eventually_async(condition, what)`: wait until a
+  condition holds, with a deadline and a message naming what did not happen; never a fixed
+  sleep.
 """
 
 import asyncio
+import inspect
 import itertools
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import pytest
@@ -34,6 +39,76 @@ from realtime.runtime import stop_runtime
 
 _names = itertools.count(1)
 DEFAULT_ORIGIN = "http://127.0.0.1"
+T = TypeVar("T")
+POLL_INTERVAL = 0.02
+
+
+class _Attempts:
+    """The deadline of one wait and what the condition last gave, for the failure message."""
+
+    def __init__(self, what: str, timeout: float) -> None:
+        self.what = what
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.last: Any = None
+        self.error: BaseException | None = None
+
+    def give_up(self) -> AssertionError | None:
+        if time.monotonic() < self.deadline:
+            return None
+        cause = f"; last error: {self.error!r}" if self.error is not None else f"; last value: {self.last!r}"
+        return AssertionError(f"{self.what}: not so within {self.timeout}s{cause}")
+
+
+def eventually(
+    condition: Callable[[], T],
+    what: str,
+    *,
+    timeout: float = 5.0,
+    ignoring: tuple[type[BaseException], ...] = (),
+) -> T:
+    """Call `condition` until it returns something true, and return that.
+
+    At the deadline the test fails naming `what` and the last value (or the last of the
+    `ignoring` exceptions, which count as "not yet"); any other exception fails it at once.
+    """
+    attempts = _Attempts(what, timeout)
+    while True:
+        try:
+            attempts.last = condition()
+        except ignoring as exc:
+            attempts.error = exc
+        else:
+            if attempts.last:
+                return attempts.last
+        failure = attempts.give_up()
+        if failure is not None:
+            raise failure
+        time.sleep(POLL_INTERVAL)
+
+
+async def eventually_async(
+    condition: Callable[[], Any],
+    what: str,
+    *,
+    timeout: float = 5.0,
+    ignoring: tuple[type[BaseException], ...] = (),
+) -> Any:
+    """`eventually` for async tests: the loop keeps running while it waits; `condition` may be async."""
+    attempts = _Attempts(what, timeout)
+    while True:
+        try:
+            value = condition()
+            attempts.last = await value if inspect.isawaitable(value) else value
+        except ignoring as exc:
+            attempts.error = exc
+        else:
+            if attempts.last:
+                return attempts.last
+        failure = attempts.give_up()
+        if failure is not None:
+            raise failure
+        await asyncio.sleep(POLL_INTERVAL)
 
 
 @pytest.fixture

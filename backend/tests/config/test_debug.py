@@ -4,11 +4,11 @@ import http.client
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from testing.plugin import eventually
 from tests.config.settings_probe import BACKEND_DIR, clean_environment, settings_values
 
 
@@ -60,15 +60,18 @@ def test_the_embedded_server_answers_without_debug_pages(tmp_path: Path) -> None
         server.wait(10)
 
 
+def _accepts(port: int) -> bool:
+    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    return True
+
+
 def _wait_until_listening(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("the server did not start")
+    eventually(
+        lambda: _accepts(port),
+        f"the server listens on port {port}",
+        timeout=30,
+        ignoring=(OSError,),
+    )
 
 
 def _get(port: int, path: str, host: str = "127.0.0.1") -> tuple[int, bytes]:

@@ -3,7 +3,6 @@ connections (as two workers would be): the database decides, one row, one event.
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -16,19 +15,11 @@ from accounts.models import User
 from core.models import IdempotencyKey
 from feed import services
 from feed.models import Post
-from testing.plugin import ContractClient
+from testing.plugin import ContractClient, eventually
 from tests.core.test_idempotency import create
 from tests.feed.test_concurrency import run_at_once
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
 
 
 def backends_waiting_on_a_lock() -> int:
@@ -90,7 +81,7 @@ async def test_a_retry_arriving_mid_create_waits_and_answers_the_same(
         retry.start()
         # The retry is blocked on the first one's uncommitted claim row, not failed, not replayed.
         try:
-            wait_until(lambda: backends_waiting_on_a_lock() == 1)
+            eventually(lambda: backends_waiting_on_a_lock() == 1, "the retry waits on the first's lock", timeout=10)
             assert "retry" not in answers
         finally:
             release.set()

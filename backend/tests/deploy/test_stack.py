@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from http.cookies import SimpleCookie
@@ -23,7 +22,7 @@ from websockets.asyncio.client import ClientConnection
 
 from accounts.models import User
 from feed.models import Post
-from testing.plugin import session_cookie_for
+from testing.plugin import eventually_async, session_cookie_for
 from tests.deploy.conftest import Stack, http, write_frontend_build
 from tests.factories import make_post
 
@@ -107,6 +106,10 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 async def scrape(stack: Stack) -> str:
     return (await sync_to_async(http)("GET", stack.url + "/metrics")).body.decode()
+
+
+async def open_sockets_are(stack: Stack, count: int) -> bool:
+    return metric(await scrape(stack), "karmafeed_open_sockets") == count
 
 
 def is_zombie(pid: int) -> bool:
@@ -221,10 +224,9 @@ async def test_a_killed_worker_is_routed_around_its_sockets_reconnect_and_it_com
         event = await next_event(client, lambda e: e["type"] == "post.likes" and e["post_id"] == post.pk)
         assert event["like_count"] == 1
     # The dead worker's open sockets left the gauge with it: only the two live ones count.
-    deadline = time.monotonic() + 3
-    while metric(await scrape(stack), "karmafeed_open_sockets") != 2:
-        assert time.monotonic() < deadline, "the killed worker's sockets are still counted"
-        await asyncio.sleep(0.1)
+    await eventually_async(
+        lambda: open_sockets_are(stack, 2), "only the two live sockets counted (the killed worker's left)", timeout=3
+    )
     # Its supervisor starts it again, under the same name.
     await sync_to_async(stack.wait_ready)(timeout=15)
     assert stack.worker_pid(victim) != killed_pid
@@ -252,10 +254,11 @@ async def test_every_process_logs_json_lines_a_request_keeps_its_id_across_nginx
         sockets = [e["message"] for e in healthy_stack.json_lines(socket_worker) if e["logger"] == "realtime.consumers"]
         return [e for e in worker if e.get("request_id") == request_id], access, sockets
 
-    deadline = time.monotonic() + 3
-    while not all(logged()) or "socket disconnected" not in logged()[2]:
-        assert time.monotonic() < deadline, f"missing log lines: {logged()}"
-        await asyncio.sleep(0.1)
+    await eventually_async(
+        lambda: all(logged()) and "socket disconnected" in logged()[2],
+        "the request, access and socket log lines, disconnect included",
+        timeout=3,
+    )
     (request_line,), (access_line,), socket_messages = logged()
     assert request_line["path"] == "/api/leaderboard/"
     assert request_line["status"] == 200

@@ -7,7 +7,6 @@ shared Redis of the machine is never touched.
 import asyncio
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from accounts.models import User
-from testing.plugin import ContractClient
+from testing.plugin import ContractClient, eventually
 from tests.factories import make_post
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
@@ -37,14 +36,16 @@ class PrivateRedis:
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis-server did not start")
+        eventually(
+            self.accepts,
+            f"the private redis-server listens on port {self.port}",
+            timeout=10,
+            ignoring=(OSError,),
+        )
+
+    def accepts(self) -> bool:
+        socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+        return True
 
     def stop(self) -> None:
         if self.process is not None:

@@ -14,6 +14,8 @@ import uvicorn
 from asgiref.sync import sync_to_async
 from django.db import connections
 
+from testing.plugin import eventually_async
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SLOW_CLIENTS = 16
@@ -33,8 +35,7 @@ async def server(settings: Any) -> AsyncIterator[int]:
     config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
+    await eventually_async(lambda: server.started, "uvicorn started", timeout=10)
     yield port
     server.should_exit = True
     await task

@@ -72,23 +72,43 @@ async def test_rest_like_reaches_followers_only(
     await bystander.assert_silent("post.likes")
 
 
-async def test_comment_and_post_events(
+async def test_a_new_post_reaches_every_socket(
     live_socket: Callable[..., Any], make_user: Callable[..., User], contract_client: Callable[..., ContractClient]
 ) -> None:
     author = await sync_to_async(make_user)("poster")
     client = await sync_to_async(contract_client)(author)
-    socket = await live_socket()
+    socket = await live_socket()  # follows no post: post.created goes to every socket
     created = (await sync_to_async(client.post)("/api/posts/", {"content": "fresh"})).json()
     event = await socket.wait_for("post.created")
     assert event["post"] == {**created, "liked_by_me": False}
-    await socket.request({"type": "subscribe", "post_ids": [created["id"]]}, "subscribed")
-    comment = (await sync_to_async(client.post)(f"/api/posts/{created['id']}/comments/", {"content": "first!"})).json()
+
+
+async def test_a_new_comment_reaches_the_posts_followers(
+    live_socket: Callable[..., Any], make_user: Callable[..., User], contract_client: Callable[..., ContractClient]
+) -> None:
+    author = await sync_to_async(make_user)("poster")
+    client = await sync_to_async(contract_client)(author)
+    post = await sync_to_async(make_post)(author)
+    socket = await live_socket()
+    await socket.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
+    comment = (await sync_to_async(client.post)(f"/api/posts/{post.pk}/comments/", {"content": "first!"})).json()
     event = await socket.wait_for("comment.created")
-    assert event["comment"] == comment and event["comment_count"] == 1 and event["post_id"] == created["id"]
+    assert event["comment"] == comment and event["comment_count"] == 1 and event["post_id"] == post.pk
+
+
+async def test_a_comment_like_reaches_the_posts_followers(
+    live_socket: Callable[..., Any], make_user: Callable[..., User], contract_client: Callable[..., ContractClient]
+) -> None:
+    author = await sync_to_async(make_user)("poster")
+    client = await sync_to_async(contract_client)(author)
+    post = await sync_to_async(make_post)(author)
+    comment = (await sync_to_async(client.post)(f"/api/posts/{post.pk}/comments/", {"content": "first!"})).json()
+    socket = await live_socket()
+    await socket.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
     await sync_to_async(client.post)(f"/api/comments/{comment['id']}/like/")
     event = await socket.wait_for("comment.likes")
     assert (event["post_id"], event["comment_id"], event["like_count"], event["version"]) == (
-        created["id"],
+        post.pk,
         comment["id"],
         1,
         1,
@@ -132,10 +152,14 @@ async def test_rolled_back_write_sends_nothing(
 async def test_unsubscribe_stops_events(live_socket: Callable[..., Any], make_user: Callable[..., User]) -> None:
     author, fan = await sync_to_async(make_user)(), await sync_to_async(make_user)()
     post = await sync_to_async(make_post)(author)
-    socket = await live_socket()
-    await socket.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
+    socket, still_following = await live_socket(), await live_socket()
+    for each in (socket, still_following):
+        await each.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
     await socket.request({"type": "unsubscribe", "post_ids": [post.pk]}, "unsubscribed")
     await sync_to_async(services.post_like_set)(user=fan, post_id=post.pk)
+    # Positive control: the like was published and reaches a socket that still follows...
+    assert (await still_following.wait_for("post.likes", post_id=post.pk))["like_count"] == 1
+    # ...and not the one that unsubscribed.
     await socket.assert_silent("post.likes")
 
 
