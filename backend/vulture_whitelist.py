@@ -8,24 +8,24 @@ Add a name here only when nothing in the code can call it by name.
 
 from config import redis_pool
 from core import parsers
-from ops import errors, logging, middleware
+from ops import logging, middleware
 from realtime import consumers
+from tests.accounts import test_backends
 from tests.deploy import test_stack
 from tests.faults import conftest as faults_conftest
 
-# Named by dotted path in config/settings.py.
+# Named by dotted path in config/settings.py (middleware classes: by pattern in pyproject.toml).
 redis_pool.ProcessRedisPool
 parsers.StrictJSONParser
-errors.DatabaseUnavailableMiddleware
 logging.JsonFormatter
-middleware.RequestLogMiddleware
 middleware.SyncChainBoundary
 
 # Channels reads it on every consumer; this one has no layer of its own.
 consumers.FeedConsumer.channel_layer
 
-# An autouse fixture: pytest calls it around every test of the module.
+# Autouse fixtures: pytest calls them around every test of their module.
 test_stack.close_thread_connections
+test_backends.empty_cache
 
 # A pytest hook: the fault tests print their figures at the end of the run.
 faults_conftest.pytest_terminal_summary
