@@ -29,7 +29,7 @@ UVICORN_FLAGS := --app-dir $(ROOT)/backend --ws websockets-sansio --loop uvloop 
 	--proxy-headers --forwarded-allow-ips 127.0.0.1
 
 .PHONY: help run serve test backend-install frontend-install frontend-build services chromium \
-	lint test-backend test-frontend test-e2e screenshots clean
+	lint test-backend test-loadtest test-frontend test-e2e screenshots clean
 
 help: ## list every target (this list)
 	@awk -F ':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "  make %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -92,7 +92,7 @@ serve-only: ## serve as it is: collect static files and start uvicorn
 	exec $(VENV)/bin/uvicorn config.asgi:application $(UVICORN_FLAGS) --host $(HOST) --port $(PORT)
 
 # --- tests ------------------------------------------------------------------------------
-test: lint test-backend test-frontend test-e2e ## every check and test; leaves the git tree as it found it
+test: lint test-backend test-loadtest test-frontend test-e2e ## every check and test; leaves the git tree as it found it
 
 # Every Python folder, under the one configuration in backend/pyproject.toml.
 PYTHON_DIRS := . ../loadtest ../deploy
@@ -108,6 +108,10 @@ lint: backend-install frontend-install ## ruff, mypy and vulture (dead code) on 
 test-backend: backend-install services nginx frontend-build ## the backend suite on PostgreSQL and Redis, then on the embedded default
 	cd backend && $(VENV)/bin/pytest
 	cd backend && DATABASE_URL= REDIS_URL= $(VENV)/bin/pytest -m "not needs_services"
+
+# The load bench's own logic, without a server: its Python packages come with bench-install.
+test-loadtest: bench-install ## the load bench's unit tests (percentiles, folding a socket's frames, the report)
+	cd $(ROOT) && $(PY) -m pytest -q -p no:django -p no:cacheprovider loadtest/tests
 
 test-frontend: frontend-install ## the frontend unit tests (Vitest)
 	cd frontend && npm test

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import sys
 import time
@@ -394,11 +395,12 @@ def fold(book: FrameBook, sequence: list[int]) -> Folded:
 
 
 def percentiles_of(values: list[float]) -> dict[str, float]:
+    """Nearest-rank percentiles of sorted values: p99 is the smallest value at or above 99 % of them."""
     if not values:
         return {}
 
     def at(q: float) -> float:
-        return values[min(len(values) - 1, int(q * len(values)))]
+        return values[max(0, math.ceil(q * len(values)) - 1)]
 
     return {"count": len(values), "p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": values[-1]}
 

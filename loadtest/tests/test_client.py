@@ -1,0 +1,86 @@
+"""The load client's pure parts: percentiles, the frame book, and folding a socket's frames."""
+
+import orjson
+import pytest
+
+from loadtest.client import BIN_SECONDS, BINS, FrameBook, fold, histogram_percentiles, percentiles_of
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentiles_of(values) == {"count": 100, "p50": 50.0, "p95": 95.0, "p99": 99.0, "max": 100.0}
+
+
+def test_percentiles_of_one_value_and_of_none() -> None:
+    assert percentiles_of([7.0]) == {"count": 1, "p50": 7.0, "p95": 7.0, "p99": 7.0, "max": 7.0}
+    assert percentiles_of([]) == {}
+
+
+def test_histogram_percentiles_name_each_bins_upper_edge() -> None:
+    bins = [0] * (BINS + 1)
+    bins[9] = 90  # 90 events in (0.9 ms, 1.0 ms]
+    bins[99] = 9  # 9 in (9.9 ms, 10 ms]
+    bins[BINS] = 1  # 1 slower than the histogram's range
+    found = histogram_percentiles(bins)
+    assert found["count"] == 100
+    assert found["p50"] == pytest.approx(10 * BIN_SECONDS)
+    assert found["p95"] == pytest.approx(100 * BIN_SECONDS)
+    assert found["p99"] == pytest.approx(100 * BIN_SECONDS)
+    assert found["max"] == pytest.approx((BINS + 1) * BIN_SECONDS)
+    assert histogram_percentiles([0] * 10) == {}
+
+
+def frame(*events: dict) -> bytes:
+    if len(events) == 1:
+        return orjson.dumps(events[0])
+    return orjson.dumps({"type": "batch", "events": list(events)})
+
+
+def test_the_frame_book_parses_each_distinct_frame_once_and_unpacks_batches() -> None:
+    book = FrameBook()
+    batch = frame({"type": "post.likes", "ts": 5.0}, {"type": "post.created", "ts": 4.0}, {"type": "pong"})
+    first = book.lookup(batch)
+    assert book.lookup(batch) is first
+    assert [e["type"] for e in first.events] == ["post.likes", "post.created", "pong"]
+    assert (first.frame_id, first.oldest_ts, first.stamped_events) == (0, 4.0, 2)
+    single = book.lookup(frame({"type": "pong"}))
+    assert (single.frame_id, single.oldest_ts, single.stamped_events) == (1, None, 0)
+
+
+def likes(post_id: int, like_count: int, version: int) -> dict:
+    return {"type": "post.likes", "post_id": post_id, "like_count": like_count, "version": version}
+
+
+def test_fold_applies_frames_in_order_as_a_browser_does() -> None:
+    book = FrameBook()
+    sequence = [
+        book.lookup(
+            frame({"type": "subscribed", "posts": [{"id": 1, "like_count": 2, "version": 2, "comment_count": 0}]})
+        ).frame_id,
+        book.lookup(frame(likes(1, 3, 3), likes(2, 9, 9))).frame_id,  # post 2 is not followed
+        book.lookup(frame(likes(1, 6, 6))).frame_id,  # versions 4 and 5 never arrived
+        book.lookup(frame(likes(1, 4, 4))).frame_id,  # late: older than what the socket shows
+        book.lookup(frame({"type": "comment.created", "post_id": 1, "comment_count": 2})).frame_id,
+        book.lookup(frame({"type": "comment.created", "post_id": 1, "comment_count": 1})).frame_id,
+        book.lookup(frame({"type": "leaderboard", "entries": [{"rank": 1}]})).frame_id,
+    ]
+    state = fold(book, sequence)
+    assert state.posts == {1: [6, 6, 2]}
+    assert (state.stale, state.skipped, state.post_events) == (1, 2, 6)
+    assert state.leaderboard == [{"rank": 1}]
+
+
+def test_a_later_snapshot_only_moves_a_count_forward() -> None:
+    book = FrameBook()
+    sequence = [
+        book.lookup(frame(likes(1, 1, 1))).frame_id,  # before the snapshot: not followed yet
+        book.lookup(
+            frame({"type": "subscribed", "posts": [{"id": 1, "like_count": 5, "version": 5, "comment_count": 3}]})
+        ).frame_id,
+        book.lookup(
+            frame({"type": "subscribed", "posts": [{"id": 1, "like_count": 4, "version": 4, "comment_count": 1}]})
+        ).frame_id,
+    ]
+    state = fold(book, sequence)
+    assert state.posts == {1: [5, 5, 3]}
+    assert (state.stale, state.skipped, state.post_events) == (0, 0, 1)

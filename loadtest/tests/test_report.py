@@ -1,0 +1,100 @@
+"""The bench report: figures from what a phase measured, ratios to the bare reference, report.md."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from loadtest.report import figures, fmt, lag_trend, ratio_text, write_report
+from loadtest.runner import PhaseResult
+
+
+def phase(name: str, *, cpu_per_second: float, frames_per_second: int, latency_mean: list[float]) -> PhaseResult:
+    """Ten seconds of measurement: one CPU sample and one client tick per second."""
+    seconds = len(latency_mean)
+    return PhaseResult(
+        name=name,
+        client={
+            "sockets_open": 1000,
+            "connects": 1000,
+            "connected_in_seconds": 2.0,
+            "latency": {"p50": 0.010, "p95": 0.020, "p99": 0.040, "max": 0.050},
+            "post_events_delivered": 90,
+            "post_events_expected": 100,
+            "latency_histogram": {"99": 50, "399": 50},
+        },
+        ticks=[
+            {
+                "t": float(t),
+                "frames": frames_per_second,
+                "events": 3 * frames_per_second,
+                "latency_mean": mean,
+                "open": 1000,
+            }
+            for t, mean in enumerate(latency_mean, start=1)
+        ],
+        samples=[{"t": float(t), "server": {"cpu": cpu_per_second * t, "rss": 2**27}} for t in range(seconds + 1)],
+        server_names=["server"],
+        client_name="client",
+        window=(0.0, float(seconds)),
+        rss_before=100 * 2**20,
+        rss_connected=100 * 2**20 + 1000 * 20 * 1024,
+    )
+
+
+def test_figures_per_phase() -> None:
+    found = figures(phase("karmafeed", cpu_per_second=0.5, frames_per_second=1000, latency_mean=[0.01] * 10))
+    assert found["sockets held"] == 1000
+    assert found["connect rate (sockets/s)"] == 500
+    assert found["server RSS per socket (KB)"] == pytest.approx(20)
+    assert found["delivered frames/s"] == pytest.approx(1000)
+    assert found["events per frame"] == pytest.approx(3)
+    assert found["server CPU (% of a core)"] == pytest.approx(50)
+    assert found["server CPU per frame (µs)"] == pytest.approx(500)
+    assert found["commit→receive p99 (ms)"] == pytest.approx(40)
+    assert found["delivered/expected post events"] == pytest.approx(0.9)
+
+
+def test_lag_trend_compares_the_last_third_with_the_first() -> None:
+    growing = phase("karmafeed", cpu_per_second=0.5, frames_per_second=10, latency_mean=[0.01] * 3 + [0.02] * 6)
+    assert lag_trend(growing) == pytest.approx(0.01)
+    steady = phase("karmafeed", cpu_per_second=0.5, frames_per_second=10, latency_mean=[0.01] * 9)
+    assert lag_trend(steady) == 0
+    too_short = phase("karmafeed", cpu_per_second=0.5, frames_per_second=10, latency_mean=[0.01, 1.0])
+    assert lag_trend(too_short) == 0
+
+
+def test_ratios_are_to_the_named_reference_and_blank_without_one() -> None:
+    table = {
+        "karmafeed": {"server CPU per frame (µs)": 30.0, "sockets held": 10},
+        "bare-paced": {"server CPU per frame (µs)": 20.0, "sockets held": 10},
+    }
+    assert ratio_text(table, "server CPU per frame (µs)") == "1.50x (bare-paced)"
+    assert ratio_text(table, "sockets held") == ""
+    assert ratio_text({"karmafeed": table["karmafeed"]}, "server CPU per frame (µs)") == ""
+
+
+def test_fmt_reads_well() -> None:
+    assert [fmt(None), fmt(1234.5), fmt(3.14159), fmt(12345), fmt("text")] == ["-", "1,234", "3.14", "12,345", "text"]
+
+
+def test_the_report_has_the_table_the_ratios_the_plots_and_the_json(tmp_path: Path) -> None:
+    karmafeed = phase("karmafeed", cpu_per_second=0.6, frames_per_second=1000, latency_mean=[0.01] * 10)
+    bare = phase("bare-paced", cpu_per_second=0.4, frames_per_second=1000, latency_mean=[0.01] * 10)
+    facts = {
+        "machine": {"cpus": 2, "memory_gib": 8, "open_files_limit": 20000, "python": "3.11"},
+        "pinned": {"server": [0], "client": [1]},
+    }
+    options = {"scenario": "hot", "sockets": 1000}
+    path = write_report(tmp_path, {"phases": [karmafeed, bare], "facts": facts}, "python -m loadtest", options)
+    report = path.read_text()
+    assert report.startswith("# KarmaFeed bench: hot, 1,000 sockets")
+    assert "| figure | karmafeed | bare-paced | karmafeed ÷ bare |" in report
+    assert "| server CPU per frame (µs) | 600 | 400 | 1.50x (bare-paced) |" in report
+    plots = [line[2:].split("]")[0] for line in report.splitlines() if line.startswith("![")]
+    assert plots == ["latency.png", "throughput.png", "server.png"]
+    for plot in plots:
+        assert (tmp_path / plot).stat().st_size > 0
+    saved = json.loads((tmp_path / "figures.json").read_text())
+    assert saved["figures"]["karmafeed"]["server CPU per frame (µs)"] == pytest.approx(600)
+    assert json.loads((tmp_path / "karmafeed-ticks.json").read_text()) == karmafeed.ticks
