@@ -243,7 +243,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # The one backend (logins and sessions name it): ModelBackend with each worker remembering a
 # logged-in user's row for a few seconds, instead of a user query on every request.
 AUTHENTICATION_BACKENDS = ["accounts.backends.CachedModelBackend"]
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "accounts.sessions.cached_db" if REDIS_URL else "accounts.sessions.db"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 

@@ -2,7 +2,7 @@
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -90,17 +90,25 @@ def _encode_cursor(post: Post) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# A cursor names a post's creation time and id. Times outside this range are no post's, and
+# near datetime's limits they cannot even be shifted to the database's time zone.
+CURSOR_TIME_RANGE = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
+MAX_ID = 2**63 - 1
+BAD_CURSOR = "This cursor is not valid; use the `next` link of a previous page."
+
+
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created_at, post_id = raw.split("|")
-        position = (datetime.fromisoformat(created_at), int(post_id))
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise ValidationError(
-            {"cursor": ["This cursor is not valid; use the `next` link of a previous page."]}
-        ) from exc
-    if timezone.is_naive(position[0]):
-        raise ValidationError({"cursor": ["This cursor is not valid; use the `next` link of a previous page."]})
+        created = datetime.fromisoformat(created_at)
+        if timezone.is_naive(created):
+            raise ValueError("a cursor's time has a zone")
+        position = (created.astimezone(UTC), int(post_id))
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
+        raise ValidationError({"cursor": [BAD_CURSOR]}) from exc
+    if not CURSOR_TIME_RANGE[0] <= position[0] < CURSOR_TIME_RANGE[1] or not 0 < position[1] <= MAX_ID:
+        raise ValidationError({"cursor": [BAD_CURSOR]})
     return position
 
 

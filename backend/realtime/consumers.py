@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 # Close codes (4000-4999 are the application's own).
 CLOSE_FLOODING = 4008
 CLOSE_TOO_SLOW = 4009
+# Ids are 64-bit signed database keys: a larger number is no post's, and no database takes it.
+MAX_POST_ID = 2**63 - 1
 
 
 class ProtocolError(Exception):
@@ -45,8 +47,8 @@ def _post_ids(message: dict[str, Any]) -> list[int]:
         raise ProtocolError(
             "too_many_follows", f"A socket follows at most {settings.REALTIME['MAX_FOLLOWED_POSTS']} posts."
         )
-    if not all(type(i) is int and i > 0 for i in ids):
-        raise ProtocolError("invalid_fields", "post_ids must contain positive integers only.")
+    if not all(type(i) is int and 0 < i <= MAX_POST_ID for i in ids):
+        raise ProtocolError("invalid_fields", f"post_ids must contain integers from 1 to {MAX_POST_ID} only.")
     return list(dict.fromkeys(ids))
 
 
