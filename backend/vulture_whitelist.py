@@ -8,6 +8,7 @@ Add a name here only when nothing in the code can call it by name.
 
 from config import redis_pool
 from core import parsers
+from feed import admin as feed_admin
 from ops import logging, middleware
 from realtime import consumers
 from tests.accounts import test_backends
@@ -29,3 +30,8 @@ test_backends.empty_cache
 
 # A pytest hook: the fault tests print their figures at the end of the run.
 faults_conftest.pytest_terminal_summary
+
+# The admin calls these by the names in `actions` and `list_display`.
+feed_admin.SoftDeleteAdmin.soft_delete
+feed_admin.SoftDeleteAdmin.restore
+feed_admin.SoftDeleteAdmin.is_deleted

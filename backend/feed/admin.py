@@ -1,21 +1,90 @@
-from django.contrib import admin
+"""The admin shows every row, deleted ones too; deleting and restoring go through the services.
 
+Rows are never removed here: a hard delete would drop likes (and karma) and orphan replies,
+and would skip the events that keep open browsers right. The derived columns (counters,
+versions, depth, deletion time) are read-only: only the services move them.
+"""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.models import User
+from feed import services
 from feed.models import Comment, CommentLike, KarmaWindow, LeaderboardState, Post, PostLike
 
 
+class SoftDeleteAdmin(admin.ModelAdmin):
+    """Delete and restore actions that call the services; no hard delete."""
+
+    # "deleted_at: Not empty" lists the deleted rows.
+    list_filter = (("deleted_at", admin.EmptyFieldListFilter),)
+    actions = ("soft_delete", "restore")
+    noun = "rows"
+
+    def delete_one(self, actor: User, pk: int) -> bool:
+        raise NotImplementedError
+
+    def restore_one(self, pk: int) -> bool:
+        raise NotImplementedError
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Delete selected (soft: placeholders stay, events go out)")
+    def soft_delete(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        actor: User = request.user  # type: ignore[assignment]
+        changed = sum(1 for pk in queryset.values_list("pk", flat=True) if self.delete_one(actor, pk))
+        self.message_user(request, f"Deleted {changed} {self.noun}; {queryset.count() - changed} were deleted already.")
+
+    @admin.action(description="Restore selected (events go out)")
+    def restore(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        changed = sum(1 for pk in queryset.values_list("pk", flat=True) if self.restore_one(pk))
+        self.message_user(
+            request, f"Restored {changed} {self.noun}; {queryset.count() - changed} were not deleted.", messages.SUCCESS
+        )
+
+    @admin.display(boolean=True, description="deleted")
+    def is_deleted(self, obj: Post | Comment) -> bool:
+        return obj.deleted_at is not None
+
+
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
-    list_display = ("id", "author", "created_at", "like_count", "comment_count")
+class PostAdmin(SoftDeleteAdmin):
+    list_display = ("id", "author", "created_at", "like_count", "comment_count", "is_deleted")
     list_select_related = ("author",)
     raw_id_fields = ("author",)
     search_fields = ("content", "author__username")
+    readonly_fields = ("like_count", "comment_count", "likes_version", "deleted_at")
+    noun = "posts"
+
+    def delete_one(self, actor: User, pk: int) -> bool:
+        return services.post_delete(actor=actor, post_id=pk)
+
+    def restore_one(self, pk: int) -> bool:
+        return services.post_restore(post_id=pk)
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
-    list_display = ("id", "post_id", "parent_id", "author", "depth", "like_count", "created_at")
+class CommentAdmin(SoftDeleteAdmin):
+    list_display = ("id", "post_id", "parent_id", "author", "depth", "like_count", "created_at", "is_deleted")
     list_select_related = ("author",)
     raw_id_fields = ("post", "parent", "author")
+    readonly_fields = ("depth", "like_count", "likes_version", "deleted_at")
+    noun = "comments"
+
+    def delete_one(self, actor: User, pk: int) -> bool:
+        return services.comment_delete(actor=actor, comment_id=pk)
+
+    def restore_one(self, pk: int) -> bool:
+        return services.comment_restore(comment_id=pk)
 
 
 @admin.register(PostLike)

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,26 +51,31 @@ class UserOut(serializers.Serializer):
     username = serializers.CharField()
 
 
+_PLACEHOLDER = "Null (and `content` empty) when the post or comment is deleted."
+
+
 class PostOut(serializers.Serializer):
     id = serializers.IntegerField()
-    author = UserOut()
-    content = serializers.CharField()
+    author = UserOut(allow_null=True, help_text=_PLACEHOLDER)
+    content = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
     like_count = serializers.IntegerField()
-    comment_count = serializers.IntegerField()
+    comment_count = serializers.IntegerField(help_text="Comments that are not deleted.")
     liked_by_me = serializers.BooleanField()
+    deleted = serializers.BooleanField()
 
 
 class CommentOut(serializers.Serializer):
     id = serializers.IntegerField()
     post_id = serializers.IntegerField()
     parent_id = serializers.IntegerField(allow_null=True)
-    author = UserOut()
-    content = serializers.CharField()
+    author = UserOut(allow_null=True, help_text=_PLACEHOLDER)
+    content = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
     like_count = serializers.IntegerField()
     liked_by_me = serializers.BooleanField()
     depth = serializers.IntegerField()
+    deleted = serializers.BooleanField()
 
 
 class LikeOut(serializers.Serializer):
@@ -174,7 +179,29 @@ class PostListApi(APIView):
         return _json(orjson.dumps(presenters.post_data(post, liked_by_me=False), option=presenters.JSON_OPTIONS), 201)
 
 
+def _soft_delete(delete: Any, request: Request, object_id: int, not_found: str) -> Response:
+    """204 whether this call deleted it or it was deleted already (deleting is idempotent)."""
+    if not request.user.is_authenticated:
+        raise NotAuthenticated()
+    try:
+        delete(actor=request.user, object_id=object_id)
+    except services.NotFound as exc:
+        raise NotFound(not_found) from exc
+    except services.NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_DELETE_SCHEMA = extend_schema(
+    request=None,
+    responses={204: None, 403: None, 404: None},
+    description="Soft delete, by the author or staff: the row stays as a placeholder (`deleted: true`, empty "
+    "`content`, null `author`). Deleting again answers 204 and changes nothing.",
+)
+
+
 class PostDetailApi(APIView):
+    # Reading is open to anyone; delete() checks the caller itself.
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -193,6 +220,28 @@ class PostDetailApi(APIView):
             thread.post, post_liked=thread.post_liked, comments=thread.comments, liked_ids=thread.liked_ids
         )
         return _json(body)
+
+    @_DELETE_SCHEMA
+    def delete(self, request: Request, post_id: int) -> Response:
+        return _soft_delete(
+            lambda actor, object_id: services.post_delete(actor=actor, post_id=object_id),
+            request,
+            post_id,
+            "No such post.",
+        )
+
+
+class CommentDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @_DELETE_SCHEMA
+    def delete(self, request: Request, comment_id: int) -> Response:
+        return _soft_delete(
+            lambda actor, object_id: services.comment_delete(actor=actor, comment_id=object_id),
+            request,
+            comment_id,
+            "No such comment.",
+        )
 
 
 class CommentCreateApi(APIView):
@@ -220,6 +269,9 @@ class CommentCreateApi(APIView):
             raise NotFound("No such post.") from exc
         except (services.InvalidParent, services.ThreadTooDeep) as exc:
             raise ValidationError({"parent_id": [str(exc)]}) from exc
+        except services.ContentDeleted as exc:
+            field = "detail" if data.validated_data.get("parent_id") is None else "parent_id"
+            raise ValidationError({field: [str(exc)]}) from exc
         return _json(
             orjson.dumps(presenters.comment_data(comment, liked_by_me=False), option=presenters.JSON_OPTIONS), 201
         )

@@ -5,17 +5,37 @@ from django.db import models
 from django.db.models import F, Q
 
 
+class LiveManager(models.Manager):
+    """Rows that are not deleted.
+
+    Each content model's `objects`: a read that starts from it never shows deleted content by
+    accident. Reads that show deleted rows as placeholders on purpose (a thread, the live
+    state of followed posts, the admin) use `all_objects`, which is also the default manager,
+    so Django's own machinery (dumpdata, the admin, related lookups) sees every row.
+    """
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class Post(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
     content = models.TextField()
     created_at = models.DateTimeField(db_index=True)
-    # Counters move only inside the transaction that inserts or deletes the row they count.
+    # Counters move only inside the transaction that inserts or deletes the row they count
+    # (comment_count counts comments not deleted: it moves when one is deleted or restored too).
     like_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)
     # Grows with every change of like_count, so clients can order events that cross.
     likes_version = models.PositiveBigIntegerField(default=0)
+    # Set when deleted: the row stays, shown as a placeholder (no content, no author).
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    all_objects = models.Manager()
+    objects = LiveManager()
 
     class Meta:
+        default_manager_name = "all_objects"
         indexes = [models.Index(fields=["-created_at", "-id"], name="feed_post_newest")]
 
     def __str__(self) -> str:
@@ -32,8 +52,14 @@ class Comment(models.Model):
     depth = models.PositiveIntegerField(default=0)
     like_count = models.PositiveIntegerField(default=0)
     likes_version = models.PositiveBigIntegerField(default=0)
+    # Set when deleted: the row stays in its thread as a placeholder, so replies keep parents.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    all_objects = models.Manager()
+    objects = LiveManager()
 
     class Meta:
+        default_manager_name = "all_objects"
         indexes = [models.Index(fields=["post", "id"], name="feed_comment_thread")]
 
     def __str__(self) -> str:

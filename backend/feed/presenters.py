@@ -1,5 +1,8 @@
 """Model rows to the contract's JSON shapes; one definition used by REST and websocket events.
 
+Deleted posts and comments go out as placeholders, here and only here: `deleted: true`, no
+content, no author, whatever the row still holds (restoring needs it).
+
 Threads are encoded without recursion: a 10,000-deep reply chain would exceed any JSON
 encoder's recursion limit, so the nesting is written out with an explicit stack.
 """
@@ -21,28 +24,32 @@ def user_data(user: User) -> dict[str, Any]:
 
 
 def post_data(post: Post, *, liked_by_me: bool) -> dict[str, Any]:
+    deleted = post.deleted_at is not None
     return {
         "id": post.pk,
-        "author": user_data(post.author),
-        "content": post.content,
+        "author": None if deleted else user_data(post.author),
+        "content": "" if deleted else post.content,
         "created_at": post.created_at,
         "like_count": post.like_count,
         "comment_count": post.comment_count,
         "liked_by_me": liked_by_me,
+        "deleted": deleted,
     }
 
 
 def comment_data(comment: Comment, *, liked_by_me: bool) -> dict[str, Any]:
+    deleted = comment.deleted_at is not None
     return {
         "id": comment.pk,
         "post_id": comment.post_id,
         "parent_id": comment.parent_id,
-        "author": user_data(comment.author),
-        "content": comment.content,
+        "author": None if deleted else user_data(comment.author),
+        "content": "" if deleted else comment.content,
         "created_at": comment.created_at,
         "like_count": comment.like_count,
         "liked_by_me": liked_by_me,
         "depth": comment.depth,
+        "deleted": deleted,
     }
 
 

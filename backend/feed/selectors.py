@@ -1,4 +1,8 @@
-"""Reads of the feed. Each selector is one query (a thread is two: the post, its comments)."""
+"""Reads of the feed. Each selector is one query (a thread is two: the post, its comments).
+
+Deleted content: `Post.objects` and `Comment.objects` leave it out (see models.LiveManager);
+the reads below that show it as placeholders say so and start from `all_objects`.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,9 +25,10 @@ def _viewer_id(viewer: User | None) -> int | None:
     return viewer.pk if viewer is not None and viewer.is_authenticated else None
 
 
-def _posts_for(viewer: User | None) -> QuerySet[Post]:
-    posts = Post.objects.select_related("author").only(
-        "id", "content", "created_at", "like_count", "comment_count", "author__id", "author__username"
+def _posts_for(viewer: User | None, *, with_deleted: bool = False) -> QuerySet[Post]:
+    rows = Post.all_objects if with_deleted else Post.objects
+    posts = rows.select_related("author").only(
+        "id", "content", "created_at", "like_count", "comment_count", "deleted_at", "author__id", "author__username"
     )
     viewer_id = _viewer_id(viewer)
     if viewer_id is None:
@@ -32,7 +37,7 @@ def _posts_for(viewer: User | None) -> QuerySet[Post]:
 
 
 def feed_page(*, viewer: User | None, before: tuple[datetime, int] | None, size: int) -> list[Post]:
-    """Up to size + 1 posts, newest first, strictly older than the `before` position."""
+    """Up to size + 1 posts, newest first, strictly older than the `before` position; none deleted."""
     posts = _posts_for(viewer)
     if before is not None:
         created_at, post_id = before
@@ -41,7 +46,8 @@ def feed_page(*, viewer: User | None, before: tuple[datetime, int] | None, size:
 
 
 def post_get(*, post_id: int, viewer: User | None) -> Post | None:
-    return _posts_for(viewer).filter(pk=post_id).first()
+    """The post, deleted or not (a deleted one is shown as a placeholder at its URL)."""
+    return _posts_for(viewer, with_deleted=True).filter(pk=post_id).first()
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,10 @@ def thread_get(*, post_id: int, viewer: User | None) -> Thread | None:
 
 
 def thread_comments(*, post_id: int, viewer: User | None) -> tuple[list[Comment], set[int]]:
-    """Every comment of a post, oldest first, and the ids the viewer liked: one query."""
+    """Every comment of a post, deleted ones too (placeholders), oldest first, and the ids the
+    viewer liked: one query."""
     comments = (
-        Comment.objects.filter(post_id=post_id)
+        Comment.all_objects.filter(post_id=post_id)
         .select_related("author")
         .only(
             "id",
@@ -74,6 +81,7 @@ def thread_comments(*, post_id: int, viewer: User | None) -> tuple[list[Comment]
             "created_at",
             "like_count",
             "depth",
+            "deleted_at",
             "author__id",
             "author__username",
         )
@@ -88,14 +96,18 @@ def thread_comments(*, post_id: int, viewer: User | None) -> tuple[list[Comment]
 
 
 def posts_live_state(*, post_ids: list[int]) -> list[dict[str, Any]]:
-    """The snapshot a socket gets when it subscribes."""
-    rows = Post.objects.filter(pk__in=post_ids).values("id", "like_count", "comment_count", "likes_version")
+    """The snapshot a socket gets when it subscribes: deleted posts too (their thread is still
+    shown), marked `deleted` so a client that missed `post.deleted` learns of it."""
+    rows = Post.all_objects.filter(pk__in=post_ids).values(
+        "id", "like_count", "comment_count", "likes_version", "deleted_at"
+    )
     return [
         {
             "id": r["id"],
             "like_count": r["like_count"],
             "comment_count": r["comment_count"],
             "version": r["likes_version"],
+            "deleted": r["deleted_at"] is not None,
         }
         for r in rows.order_by("id")
     ]

@@ -33,6 +33,14 @@ class ThreadTooDeep(Exception):
     pass
 
 
+class ContentDeleted(Exception):
+    """A reply under a deleted post or comment."""
+
+
+class NotPermitted(Exception):
+    """Only the author of a post or comment, or staff, may delete it."""
+
+
 @dataclass(frozen=True)
 class LikeState:
     liked: bool
@@ -41,17 +49,26 @@ class LikeState:
     version: int
 
 
-def _comment_count_add(post_id: int, delta: int) -> int:
-    """Move the post's comment_count by delta; the new value, the row locked till commit."""
+def _comment_count_add(post_id: int, delta: int, *, live_post_only: bool = False) -> int | None:
+    """Move the post's comment_count by delta; the new value, the row locked till commit.
+
+    None when the post does not exist (or, with live_post_only, is deleted).
+    """
     quote = connection.ops.quote_name
     table, column = quote(Post._meta.db_table), quote("comment_count")
+    guard = f" AND {quote('deleted_at')} IS NULL" if live_post_only else ""
     with connection.cursor() as cursor:
-        sql = f"UPDATE {table} SET {column} = {column} + %s WHERE id = %s RETURNING {column}"
+        sql = f"UPDATE {table} SET {column} = {column} + %s WHERE id = %s{guard} RETURNING {column}"
         cursor.execute(sql, [delta, post_id])
         row = cursor.fetchone()
-    if row is None:
+    return None if row is None else int(row[0])
+
+
+def _comment_count_move(post_id: int, delta: int) -> int:
+    comment_count = _comment_count_add(post_id, delta)
+    if comment_count is None:
         raise NotFound(f"Post {post_id}")
-    return int(row[0])
+    return comment_count
 
 
 # --- posts and comments ---------------------------------------------------------------
@@ -66,19 +83,18 @@ def post_create(*, author: User, content: str) -> Post:
 
 @transaction.atomic
 def comment_create(*, author: User, post_id: int, content: str, parent_id: int | None = None) -> tuple[Comment, int]:
-    """Add a comment; returns it with the post's new comment_count."""
-    depth = 0
-    if parent_id is not None:
-        parent = Comment.objects.filter(pk=parent_id).values("post_id", "depth").first()
-        if parent is None:
-            raise InvalidParent(f"Comment {parent_id} does not exist.")
-        if parent["post_id"] != post_id:
-            raise InvalidParent(f"Comment {parent_id} belongs to another post.")
-        depth = parent["depth"] + 1
-        max_depth = settings.COMMENT_MAX_DEPTH
-        if max_depth and depth >= max_depth:
-            raise ThreadTooDeep(f"Replies may nest at most {max_depth} levels deep.")
-    comment_count = _comment_count_add(post_id, 1)
+    """Add a comment; returns it with the post's new comment_count.
+
+    The post's row is locked (by the count update) before the parent is read, and deleting a
+    comment locks that row too before it commits: a reply never lands under a comment whose
+    deletion committed first.
+    """
+    comment_count = _comment_count_add(post_id, 1, live_post_only=True)
+    if comment_count is None:
+        if Post.all_objects.filter(pk=post_id).exists():
+            raise ContentDeleted(f"Post {post_id} was deleted; it takes no new comments.")
+        raise NotFound(f"Post {post_id}")
+    depth = 0 if parent_id is None else _reply_depth(post_id=post_id, parent_id=parent_id)
     comment = Comment.objects.create(
         post_id=post_id, parent_id=parent_id, author=author, content=content, created_at=timezone.now(), depth=depth
     )
@@ -91,6 +107,97 @@ def comment_create(*, author: User, post_id: int, content: str, parent_id: int |
         )
     )
     return comment, comment_count
+
+
+def _reply_depth(*, post_id: int, parent_id: int) -> int:
+    parent = Comment.all_objects.filter(pk=parent_id).values("post_id", "depth", "deleted_at").first()
+    if parent is None:
+        raise InvalidParent(f"Comment {parent_id} does not exist.")
+    if parent["post_id"] != post_id:
+        raise InvalidParent(f"Comment {parent_id} belongs to another post.")
+    if parent["deleted_at"] is not None:
+        raise ContentDeleted(f"Comment {parent_id} was deleted; it takes no replies.")
+    depth = parent["depth"] + 1
+    max_depth = settings.COMMENT_MAX_DEPTH
+    if max_depth and depth >= max_depth:
+        raise ThreadTooDeep(f"Replies may nest at most {max_depth} levels deep.")
+    return int(depth)
+
+
+# --- deleting and restoring -------------------------------------------------------------
+# Deleting is soft: the row keeps its id and place, shown as a placeholder (see presenters).
+# Likes stay, so karma earned stays earned; only comment_count moves. Each change is one
+# guarded UPDATE (`deleted_at IS NULL` to delete, `IS NOT NULL` to restore): of two requests
+# racing, the second waits on the row lock, then finds nothing to change and sends nothing.
+
+
+def _check_may_delete(actor: User, author_id: int) -> None:
+    if actor.pk != author_id and not actor.is_staff:
+        raise NotPermitted("Only the author (or staff) may delete this.")
+
+
+@transaction.atomic
+def post_delete(*, actor: User, post_id: int) -> bool:
+    """Delete a post softly; False when it was deleted already. Its thread stays readable."""
+    author_id = Post.all_objects.filter(pk=post_id).values_list("author_id", flat=True).first()
+    if author_id is None:
+        raise NotFound(f"Post {post_id}")
+    _check_may_delete(actor, author_id)
+    if not Post.objects.filter(pk=post_id).update(deleted_at=timezone.now()):
+        return False
+    publish_after_commit(partial(events.post_deleted, post_id=post_id))
+    return True
+
+
+@transaction.atomic
+def comment_delete(*, actor: User, comment_id: int) -> bool:
+    """Delete a comment softly; False when it was deleted already. Its replies stay."""
+    row = Comment.all_objects.filter(pk=comment_id).values("author_id", "post_id").first()
+    if row is None:
+        raise NotFound(f"Comment {comment_id}")
+    _check_may_delete(actor, row["author_id"])
+    if not Comment.objects.filter(pk=comment_id).update(deleted_at=timezone.now()):
+        return False
+    post_id = row["post_id"]
+    comment_count = _comment_count_move(post_id, -1)
+    publish_after_commit(
+        partial(events.comment_deleted, post_id=post_id, comment_id=comment_id, comment_count=comment_count)
+    )
+    return True
+
+
+@transaction.atomic
+def post_restore(*, post_id: int) -> bool:
+    """Undo a deletion (staff, from the admin); False when the post was not deleted.
+
+    Sends `post.restored` with the whole post, so feeds put it back in its place.
+    """
+    if not Post.all_objects.filter(pk=post_id, deleted_at__isnull=False).update(deleted_at=None):
+        return False
+    post = Post.objects.select_related("author").get(pk=post_id)
+    publish_after_commit(partial(events.post_restored, presenters.post_data(post, liked_by_me=False)))
+    return True
+
+
+@transaction.atomic
+def comment_restore(*, comment_id: int) -> bool:
+    """Undo a comment's deletion; False when it was not deleted.
+
+    Sends `comment.restored` with the whole comment and the post's new comment_count.
+    """
+    if not Comment.all_objects.filter(pk=comment_id, deleted_at__isnull=False).update(deleted_at=None):
+        return False
+    comment = Comment.objects.select_related("author").get(pk=comment_id)
+    comment_count = _comment_count_move(comment.post_id, 1)
+    publish_after_commit(
+        partial(
+            events.comment_restored,
+            post_id=comment.post_id,
+            comment=presenters.comment_data(comment, liked_by_me=False),
+            comment_count=comment_count,
+        )
+    )
+    return True
 
 
 # --- likes ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ urlpatterns = [
     path("posts/<oid:post_id>/", apis.PostDetailApi.as_view()),
     path("posts/<oid:post_id>/comments/", apis.CommentCreateApi.as_view()),
     path("posts/<oid:post_id>/like/", apis.PostLikeApi.as_view()),
+    path("comments/<oid:comment_id>/", apis.CommentDetailApi.as_view()),
     path("comments/<oid:comment_id>/like/", apis.CommentLikeApi.as_view()),
     path("leaderboard/", apis.LeaderboardApi.as_view()),
 ]

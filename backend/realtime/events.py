@@ -88,6 +88,26 @@ def comment_likes(*, post_id: int, comment_id: int, like_count: int, version: in
     )
 
 
+def post_deleted(*, post_id: int) -> Event:
+    return Event(FEED_GROUP, encode(_stamped({"type": "post.deleted", "post_id": post_id})))
+
+
+def post_restored(post: dict[str, Any]) -> Event:
+    """A deleted post is back (an extension of the contract): the whole post, for its place in a feed."""
+    return Event(FEED_GROUP, encode(_stamped({"type": "post.restored", "post": post})))
+
+
+def comment_deleted(*, post_id: int, comment_id: int, comment_count: int) -> Event:
+    payload = {"type": "comment.deleted", "post_id": post_id, "comment_id": comment_id, "comment_count": comment_count}
+    return Event(post_group(post_id), encode(_stamped(payload)))
+
+
+def comment_restored(*, post_id: int, comment: dict[str, Any], comment_count: int) -> Event:
+    """A deleted comment is back (an extension of the contract): the whole comment, to fill its placeholder."""
+    payload = {"type": "comment.restored", "post_id": post_id, "comment": comment, "comment_count": comment_count}
+    return Event(post_group(post_id), encode(_stamped(payload)))
+
+
 def leaderboard_payload(*, window_hours: int, entries: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "leaderboard", "window_hours": window_hours, "entries": entries}
 

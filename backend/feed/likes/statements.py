@@ -28,7 +28,8 @@ def names(*, content: str, likes: str, column: str, post_id: str) -> dict[str, s
 
 
 # The content that may be liked: its author (who earns the karma) and the post it belongs to.
-TARGET = "SELECT id, author_id, {post_id} AS post_id FROM {content} WHERE id = %(object_id)s"
+# Deleted content is not found: its likes stay, but none is added or taken away.
+TARGET = "SELECT id, author_id, {post_id} AS post_id FROM {content} WHERE id = %(object_id)s AND deleted_at IS NULL"
 
 NOT_SELF = "{recipient} <> %(user_id)s"
 

@@ -47,7 +47,17 @@ def test_post_create_list_and_detail(alice: User, as_alice: ContractClient) -> N
     response = as_alice.post("/api/posts/", {"content": "  hello world  "})
     assert response.status_code == 201
     post = response.json()
-    assert set(post) == {"id", "author", "content", "created_at", "like_count", "comment_count", "liked_by_me"}
+    assert set(post) == {
+        "id",
+        "author",
+        "content",
+        "created_at",
+        "like_count",
+        "comment_count",
+        "liked_by_me",
+        "deleted",
+    }
+    assert post["deleted"] is False
     assert post["author"] == {"id": alice.pk, "username": "alice"}
     assert post["created_at"].endswith("Z")
     listing = as_alice.get("/api/posts/").json()
@@ -94,6 +104,7 @@ def test_a_comment_and_its_reply(alice: User, bob: ContractClient) -> None:
         "like_count",
         "liked_by_me",
         "depth",
+        "deleted",
     }
     reply = bob.post(f"/api/posts/{post.pk}/comments/", {"content": "reply", "parent_id": comment["id"]}).json()
     assert reply["depth"] == 1 and reply["parent_id"] == comment["id"]

@@ -34,7 +34,7 @@ async def test_concurrent_subscribes_share_one_query_and_each_gets_its_own_posts
     answers = await asyncio.gather(*(reader.read(post_ids) for post_ids in asked))
 
     assert [[row["id"] for row in answer] for answer in answers] == [[ids[0], ids[2]], [ids[1]], [ids[1], ids[3]]]
-    assert answers[0][0] == {"id": ids[0], "like_count": 0, "comment_count": 0, "version": 0}
+    assert answers[0][0] == {"id": ids[0], "like_count": 0, "comment_count": 0, "version": 0, "deleted": False}
     # All three asked before the reader task ran: one query covers the union of their posts.
     assert reads == [sorted({*ids, 999_999_999})]
 
