@@ -9,6 +9,7 @@ from prometheus_client import REGISTRY
 
 from ops import metrics
 from realtime.runtime import get_runtime
+from testing.plugin import eventually_async
 from tests.realtime.test_real_server import open_client, server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,15 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def open_sockets() -> float:
     return REGISTRY.get_sample_value("karmafeed_open_sockets") or 0.0
-
-
-async def wait_until(condition: object, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():  # type: ignore[operator]
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def test_a_flooding_socket_is_closed_once_and_leaves_the_gauge_and_the_hub(server: str) -> None:  # noqa: F811
@@ -45,9 +37,11 @@ async def test_a_flooding_socket_is_closed_once_and_leaves_the_gauge_and_the_hub
         while True:
             await asyncio.wait_for(flooder.recv(), 5)
     assert metrics.SOCKETS_CLOSED_FLOODING._value.get() == flooders_closed + 1
-    await wait_until(lambda: open_sockets() == before + 1 and hub.socket_count == 1)
+    await eventually_async(
+        lambda: open_sockets() == before + 1 and hub.socket_count == 1, "the flooder left the gauge and the hub"
+    )
     # The bystander is unaffected.
     await bystander.send(ping)
     assert orjson.loads(await asyncio.wait_for(bystander.recv(), 3))["type"] == "pong"
     await bystander.close()
-    await wait_until(lambda: open_sockets() == before)
+    await eventually_async(lambda: open_sockets() == before, "the gauge back where it started")
