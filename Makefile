@@ -101,6 +101,9 @@ lint: backend-install frontend-install ## ruff, mypy and vulture (dead code) on 
 	cd backend && $(VENV)/bin/ruff check $(PYTHON_DIRS) && $(VENV)/bin/ruff format --check $(PYTHON_DIRS)
 	cd backend && $(VENV)/bin/mypy $(PYTHON_DIRS)
 	cd backend && $(VENV)/bin/vulture
+	@# The repository stands alone: its protocol is docs/protocol.md, nothing outside it.
+	@! git grep -n -I -e 'CONTRACT\.md' -e '\.\./shared/' -- . ':!Makefile' || \
+		{ echo "refer to docs/protocol.md, not to a file outside the repository" >&2; exit 1; }
 	cd frontend && npm run lint && npm run typecheck
 
 # The whole suite on PostgreSQL and Redis, then again on the embedded default (SQLite and

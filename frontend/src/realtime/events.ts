@@ -5,7 +5,7 @@ import type { Comment, LeaderboardEntry, Post, User } from '../api/types';
  * Events may carry extra fields (for example a numeric `ts`); they are ignored.
  */
 
-/** Where an event stands in its stream (CONTRACT.md, "Streams, positions and resume"). */
+/** Where an event stands in its stream (docs/protocol.md, "Streams, positions and resume"). */
 export interface StreamPosition {
   stream?: string;
   seq?: number;

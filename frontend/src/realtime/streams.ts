@@ -1,7 +1,7 @@
 import type { HelloEvent, PostSnapshot, ResumedEvent, SingleServerEvent } from './events';
 
 /*
- * Positions per stream (CONTRACT.md, "Streams, positions and resume").
+ * Positions per stream (docs/protocol.md, "Streams, positions and resume").
  * Every broadcast event carries its stream and seq; the client keeps, per stream,
  * the last seq it applied, drops repeats, and asks for a resume when it sees a
  * hole. The server's `hello` names the epoch; positions of another epoch are void.
