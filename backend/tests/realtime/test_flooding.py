@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from ops import metrics
 from realtime.runtime import get_runtime
 from testing.plugin import eventually_async
-from tests.realtime.test_real_server import open_client, server  # noqa: F401 - the fixture
+from tests.realtime.test_real_server import open_client, server, uvicorn_server  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
