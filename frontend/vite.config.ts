@@ -26,5 +26,7 @@ export default defineConfig({
     globals: true,
     setupFiles: ['src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
+    // Screen tests render the whole app; a shared CI machine may be slow to do it.
+    testTimeout: 20_000,
   },
 });

@@ -8,7 +8,7 @@ import { FeedPage } from './features/feed/FeedPage';
 import { ProfilePage } from './features/profile/ProfilePage';
 import { ThreadPage } from './features/thread/ThreadPage';
 import type { LiveSocketOptions } from './realtime/LiveSocket';
-import { LiveProvider } from './realtime/LiveProvider';
+import { LiveProvider } from './live/LiveProvider';
 
 function NotFound() {
   return (

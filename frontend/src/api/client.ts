@@ -40,6 +40,7 @@ interface RequestOptions {
   method?: string;
   body?: unknown;
   signal?: AbortSignal;
+  headers?: Record<string, string>;
 }
 
 async function parseBody(response: Response): Promise<unknown> {
@@ -54,7 +55,7 @@ async function parseBody(response: Response): Promise<unknown> {
 
 export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const method = options.method ?? 'GET';
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   if (UNSAFE_METHODS.has(method)) {
     const token = await ensureCsrfToken();
@@ -102,14 +103,19 @@ export const api = {
 
   feedPage: (cursorUrl: string | null, signal?: AbortSignal) =>
     request<Page<Post>>(cursorUrl ? toRelativeUrl(cursorUrl) : '/api/posts/', { signal }),
-  createPost: (content: string) => request<Post>('/api/posts/', { method: 'POST', body: { content } }),
+  /** `idempotencyKey`: the same for every retry of one attempt, so a retry never posts twice. */
+  createPost: (content: string, idempotencyKey: string) =>
+    request<Post>('/api/posts/', { method: 'POST', body: { content }, headers: { 'Idempotency-Key': idempotencyKey } }),
+  deletePost: (postId: number) => request<null>(`/api/posts/${postId}/`, { method: 'DELETE' }),
   thread: (postId: number, signal?: AbortSignal) =>
     request<PostWithThread>(`/api/posts/${postId}/`, { signal }),
-  createComment: (postId: number, content: string, parentId: number | null) =>
+  createComment: (postId: number, content: string, parentId: number | null, idempotencyKey: string) =>
     request<Comment>(`/api/posts/${postId}/comments/`, {
       method: 'POST',
       body: parentId === null ? { content } : { content, parent_id: parentId },
+      headers: { 'Idempotency-Key': idempotencyKey },
     }),
+  deleteComment: (commentId: number) => request<null>(`/api/comments/${commentId}/`, { method: 'DELETE' }),
 
   setPostLike: (postId: number, liked: boolean) =>
     request<LikeState>(`/api/posts/${postId}/like/`, { method: liked ? 'POST' : 'DELETE' }),

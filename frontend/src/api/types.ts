@@ -5,26 +5,29 @@ export interface User {
   username: string;
 }
 
+/** A deleted post or comment keeps its place with empty content and no author. */
 export interface Post {
   id: number;
-  author: User;
+  author: User | null;
   content: string;
   created_at: string;
   like_count: number;
   comment_count: number;
   liked_by_me: boolean;
+  deleted: boolean;
 }
 
 export interface Comment {
   id: number;
   post_id: number;
   parent_id: number | null;
-  author: User;
+  author: User | null;
   content: string;
   created_at: string;
   like_count: number;
   liked_by_me: boolean;
   depth: number;
+  deleted: boolean;
 }
 
 export interface CommentNode extends Comment {

@@ -2,7 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { alice, bob, deepChain, makeComment, makePost, node } from '../test/fixtures';
 import { applyEvent, initialLiveState } from './applyEvent';
 import { childrenKey } from './commentTree';
+import { likeOf } from './selectors';
 import type { AppEvent, LiveState } from './types';
+
+/** A post as the screen shows it: the stored record with its like. */
+function postView(state: LiveState, id: number) {
+  const post = state.posts[id];
+  const like = likeOf(state, 'post', id);
+  return post && { ...post, like_count: like.count, liked_by_me: like.liked };
+}
+
+function commentView(state: LiveState, id: number) {
+  const comment = state.comments.byId[id];
+  const like = likeOf(state, 'comment', id);
+  return comment && { ...comment, like_count: like.count, liked_by_me: like.liked };
+}
 
 function run(...events: AppEvent[]): LiveState {
   return events.reduce(applyEvent, initialLiveState);
@@ -52,8 +66,8 @@ describe('feed pages', () => {
     let state = withFeed(post);
     state = applyEvent(state, { type: 'post.likes', post_id: 1, like_count: 5, version: 5 });
     state = applyEvent(state, { type: 'feed.loaded', posts: [{ ...post, like_count: 4, liked_by_me: true }], next: null, mode: 'replace' });
-    expect(state.posts[1]?.like_count).toBe(5);
-    expect(state.posts[1]?.liked_by_me).toBe(true);
+    expect(postView(state, 1)?.like_count).toBe(5);
+    expect(postView(state, 1)?.liked_by_me).toBe(true);
   });
 });
 
@@ -105,13 +119,13 @@ describe('post.likes and versions', () => {
       { type: 'post.likes', post_id: 1, like_count: 1, version: 1 },
       { type: 'post.likes', post_id: 1, like_count: 2, version: 2 },
     );
-    expect(state.posts[1]?.like_count).toBe(3);
-    expect(state.postVersions[1]).toBe(3);
+    expect(postView(state, 1)?.like_count).toBe(3);
+    expect(state.likes[`post:1`]?.version).toBe(3);
   });
 
   it('remembers the version of a post not loaded yet', () => {
     const state = run({ type: 'post.likes', post_id: 9, like_count: 4, version: 7 });
-    expect(state.postVersions[9]).toBe(7);
+    expect(state.likes[`post:9`]?.version).toBe(7);
     expect(state.posts[9]).toBeUndefined();
   });
 
@@ -135,10 +149,10 @@ describe('subscribed snapshot', () => {
         { id: 2, like_count: 5, comment_count: 0, version: 8 },
       ],
     });
-    expect(state.posts[1]).toMatchObject({ like_count: 4, comment_count: 3 });
-    expect(state.postVersions[1]).toBe(4);
-    expect(state.posts[2]?.like_count).toBe(6);
-    expect(state.postVersions[2]).toBe(9);
+    expect(postView(state, 1)).toMatchObject({ like_count: 4, comment_count: 3 });
+    expect(state.likes[`post:1`]?.version).toBe(4);
+    expect(postView(state, 2)?.like_count).toBe(6);
+    expect(state.likes[`post:2`]?.version).toBe(9);
   });
 
   it('lets a later event win over the snapshot', () => {
@@ -147,7 +161,7 @@ describe('subscribed snapshot', () => {
       { type: 'subscribed', posts: [{ id: 1, like_count: 2, comment_count: 0, version: 2 }] },
       { type: 'post.likes', post_id: 1, like_count: 3, version: 3 },
     );
-    expect(state.posts[1]?.like_count).toBe(3);
+    expect(postView(state, 1)?.like_count).toBe(3);
   });
 });
 
@@ -159,9 +173,8 @@ describe('comment.created', () => {
   it('inserts a reply under its parent and updates the count', () => {
     const reply = makeComment(101, 10, 100, { depth: 1 });
     const state = applyEvent(thread, { type: 'comment.created', post_id: 10, comment: reply, comment_count: 2 });
-    expect(state.children[childrenKey(10, 100)]).toEqual([101]);
+    expect(state.comments.children[childrenKey(10, 100)]).toEqual([101]);
     expect(state.posts[10]?.comment_count).toBe(2);
-    expect(state.freshCommentIds[101]).toBe(true);
   });
 
   it('does not insert a duplicate twice', () => {
@@ -173,7 +186,7 @@ describe('comment.created', () => {
       event,
       { type: 'comment.published', comment: reply },
     );
-    expect(state.children[childrenKey(10, 100)]).toEqual([101]);
+    expect(state.comments.children[childrenKey(10, 100)]).toEqual([101]);
     expect(state.posts[10]?.comment_count).toBe(2);
   });
 
@@ -184,7 +197,7 @@ describe('comment.created', () => {
       { type: 'comment.published', comment: reply },
       { type: 'comment.created', post_id: 10, comment: reply, comment_count: 2 },
     );
-    expect(state.children[childrenKey(10, null)]).toEqual([100, 102]);
+    expect(state.comments.children[childrenKey(10, null)]).toEqual([100, 102]);
     expect(state.posts[10]?.comment_count).toBe(2);
   });
 
@@ -196,7 +209,7 @@ describe('comment.created', () => {
       { type: 'comment.created', post_id: 10, comment: second, comment_count: 3 },
       { type: 'comment.created', post_id: 10, comment: first, comment_count: 2 },
     );
-    expect(state.children[childrenKey(10, 100)]).toEqual([201, 202]);
+    expect(state.comments.children[childrenKey(10, 100)]).toEqual([201, 202]);
     expect(state.posts[10]?.comment_count).toBe(3);
   });
 
@@ -206,17 +219,8 @@ describe('comment.created', () => {
       { type: 'comment.created', post_id: 10, comment: live, comment_count: 2 },
       { type: 'thread.loaded', post: { ...post, comments: [node(root)] } },
     );
-    expect(state.children[childrenKey(10, 100)]).toEqual([300]);
+    expect(state.comments.children[childrenKey(10, 100)]).toEqual([300]);
     expect(state.posts[10]?.comment_count).toBe(2);
-  });
-
-  it('expires the highlight', () => {
-    const reply = makeComment(101, 10, 100);
-    const state = run(
-      { type: 'comment.created', post_id: 10, comment: reply, comment_count: 2 },
-      { type: 'comments.highlightExpired', ids: [101] },
-    );
-    expect(state.freshCommentIds).toEqual({});
   });
 });
 
@@ -229,8 +233,8 @@ describe('comment.likes', () => {
       { type: 'comment.likes', post_id: 10, comment_id: 100, like_count: 4, version: 4 },
       { type: 'comment.likes', post_id: 10, comment_id: 100, like_count: 2, version: 2 },
     );
-    expect(state.comments[100]?.like_count).toBe(4);
-    expect(state.commentVersions[100]).toBe(4);
+    expect(commentView(state, 100)?.like_count).toBe(4);
+    expect(state.likes[`comment:100`]?.version).toBe(4);
   });
 });
 
@@ -238,9 +242,9 @@ describe('thread.loaded', () => {
   it('normalises a 10,000-deep chain without recursion', () => {
     const post = makePost(77, { comment_count: 10_000 });
     const state = run({ type: 'thread.loaded', post: { ...post, comments: deepChain(77, 10_000, 5000) } });
-    expect(Object.keys(state.comments)).toHaveLength(10_000);
-    expect(state.children[childrenKey(77, 5000 + 9998)]).toEqual([5000 + 9999]);
-    expect(state.loadedThreads[77]).toBe(true);
+    expect(Object.keys(state.comments.byId)).toHaveLength(10_000);
+    expect(state.comments.children[childrenKey(77, 5000 + 9998)]).toEqual([5000 + 9999]);
+    expect(state.comments.loadedThreads[77]).toBe(true);
   });
 });
 
@@ -249,25 +253,25 @@ describe('optimistic likes', () => {
 
   it('moves the count at once and settles on the REST answer', () => {
     let state = applyEvent(base(), { type: 'like.requested', target: 'post', id: 1, liked: true });
-    expect(state.posts[1]).toMatchObject({ like_count: 3, liked_by_me: true });
-    expect(state.pendingPostLikes[1]).toBeDefined();
+    expect(postView(state, 1)).toMatchObject({ like_count: 3, liked_by_me: true });
+    expect(state.likes[`post:1`]?.pending).toBeDefined();
     state = applyEvent(state, { type: 'like.settled', target: 'post', id: 1, result: { liked: true, like_count: 7 } });
-    expect(state.posts[1]).toMatchObject({ like_count: 7, liked_by_me: true });
-    expect(state.pendingPostLikes[1]).toBeUndefined();
+    expect(postView(state, 1)).toMatchObject({ like_count: 7, liked_by_me: true });
+    expect(state.likes[`post:1`]?.pending).toBeUndefined();
   });
 
   it('rolls back on failure', () => {
     let state = applyEvent(base(), { type: 'like.requested', target: 'post', id: 1, liked: true });
     state = applyEvent(state, { type: 'like.failed', target: 'post', id: 1 });
-    expect(state.posts[1]).toMatchObject({ like_count: 2, liked_by_me: false });
-    expect(state.pendingPostLikes[1]).toBeUndefined();
+    expect(postView(state, 1)).toMatchObject({ like_count: 2, liked_by_me: false });
+    expect(state.likes[`post:1`]?.pending).toBeUndefined();
   });
 
   it('prefers the stream when a versioned event arrived during the request', () => {
     let state = applyEvent(base(), { type: 'like.requested', target: 'post', id: 1, liked: true });
     state = applyEvent(state, { type: 'post.likes', post_id: 1, like_count: 4, version: 4 });
     state = applyEvent(state, { type: 'like.settled', target: 'post', id: 1, result: { liked: true, like_count: 3 } });
-    expect(state.posts[1]).toMatchObject({ like_count: 4, liked_by_me: true });
+    expect(postView(state, 1)).toMatchObject({ like_count: 4, liked_by_me: true });
   });
 
   it('orders a versioned REST answer against the stream', () => {
@@ -278,12 +282,12 @@ describe('optimistic likes', () => {
       id: 1,
       result: { liked: true, like_count: 3, version: 9 },
     });
-    expect(state.posts[1]).toMatchObject({ like_count: 3, liked_by_me: true });
+    expect(postView(state, 1)).toMatchObject({ like_count: 3, liked_by_me: true });
     // An event from before this like, delivered late, no longer moves the count back.
     state = applyEvent(state, { type: 'post.likes', post_id: 1, like_count: 2, version: 8 });
-    expect(state.posts[1]).toMatchObject({ like_count: 3 });
+    expect(postView(state, 1)).toMatchObject({ like_count: 3 });
     state = applyEvent(state, { type: 'post.likes', post_id: 1, like_count: 4, version: 10 });
-    expect(state.posts[1]).toMatchObject({ like_count: 4 });
+    expect(postView(state, 1)).toMatchObject({ like_count: 4 });
   });
 
   it('keeps a newer stream count over an older versioned REST answer', () => {
@@ -295,14 +299,14 @@ describe('optimistic likes', () => {
       id: 1,
       result: { liked: true, like_count: 3, version: 11 },
     });
-    expect(state.posts[1]).toMatchObject({ like_count: 6, liked_by_me: true });
+    expect(postView(state, 1)).toMatchObject({ like_count: 6, liked_by_me: true });
   });
 
   it('keeps the server count on failure when the stream moved on', () => {
     let state = applyEvent(base(), { type: 'like.requested', target: 'post', id: 1, liked: true });
     state = applyEvent(state, { type: 'post.likes', post_id: 1, like_count: 5, version: 5 });
     state = applyEvent(state, { type: 'like.failed', target: 'post', id: 1 });
-    expect(state.posts[1]).toMatchObject({ like_count: 5, liked_by_me: false });
+    expect(postView(state, 1)).toMatchObject({ like_count: 5, liked_by_me: false });
   });
 
   it('ignores a second request while one is in flight', () => {
@@ -315,9 +319,9 @@ describe('optimistic likes', () => {
     const comment = makeComment(100, 10, null, { like_count: 1, liked_by_me: true });
     let state = run({ type: 'thread.loaded', post: { ...post, comments: [node(comment)] } });
     state = applyEvent(state, { type: 'like.requested', target: 'comment', id: 100, liked: false });
-    expect(state.comments[100]).toMatchObject({ like_count: 0, liked_by_me: false });
+    expect(commentView(state, 100)).toMatchObject({ like_count: 0, liked_by_me: false });
     state = applyEvent(state, { type: 'like.settled', target: 'comment', id: 100, result: { liked: false, like_count: 0 } });
-    expect(state.pendingCommentLikes[100]).toBeUndefined();
+    expect(state.likes[`comment:100`]?.pending).toBeUndefined();
   });
 });
 
@@ -329,12 +333,12 @@ describe('leaderboard', () => {
       { type: 'leaderboard', window_hours: 24, entries },
       { type: 'leaderboard.loaded', leaderboard: { window_hours: 24, entries: [] } },
     );
-    expect(state.leaderboard?.entries).toEqual(entries);
+    expect(state.leaderboard.board?.entries).toEqual(entries);
   });
 
   it('uses the REST answer until the socket speaks', () => {
     const state = run({ type: 'leaderboard.loaded', leaderboard: { window_hours: 24, entries } });
-    expect(state.leaderboard?.entries).toEqual(entries);
+    expect(state.leaderboard.board?.entries).toEqual(entries);
   });
 });
 
@@ -352,13 +356,73 @@ describe('batch', () => {
         ],
       },
     );
-    expect(state.posts[1]?.like_count).toBe(2);
-    expect(state.leaderboard?.entries[0]?.karma).toBe(5);
+    expect(postView(state, 1)?.like_count).toBe(2);
+    expect(state.leaderboard.board?.entries[0]?.karma).toBe(5);
   });
 
   it('leaves state untouched for pong and error', () => {
     const state = withFeed(makePost(1));
     expect(applyEvent(state, { type: 'pong' })).toBe(state);
     expect(applyEvent(state, { type: 'error', code: 'bad', detail: 'nope' })).toBe(state);
+  });
+});
+
+describe('deleting', () => {
+  it('takes a deleted post out of the feed and the pill, and keeps it as a placeholder', () => {
+    let state = withFeed(makePost(2), makePost(1));
+    state = applyEvent(state, { type: 'post.created', post: makePost(3, { author: bob }) });
+    state = applyEvent(state, { type: 'post.deleted', post_id: 2 });
+    state = applyEvent(state, { type: 'post.deleted', post_id: 3 });
+    expect(state.feed.ids).toEqual([1]);
+    expect(state.feed.newIds).toEqual([]);
+    expect(state.posts[2]).toMatchObject({ deleted: true, content: '', author: null });
+    expect(applyEvent(state, { type: 'post.deleted', post_id: 2 })).toBe(state);
+  });
+
+  it('does not bring a deleted post back with a page read before the deletion', () => {
+    const post = makePost(2);
+    let state = withFeed(post, makePost(1));
+    state = applyEvent(state, { type: 'post.deleted', post_id: 2 });
+    state = applyEvent(state, { type: 'feed.loaded', posts: [post, makePost(1)], next: null, mode: 'replace' });
+    expect(state.feed.ids).toEqual([1]);
+  });
+
+  it('keeps a deleted comment in place and its replies under it', () => {
+    const post = makePost(10, { comment_count: 2 });
+    const root = makeComment(100, 10, null);
+    const reply = makeComment(101, 10, 100, { depth: 1 });
+    const state = run(
+      { type: 'thread.loaded', post: { ...post, comments: [node(root, [node(reply)])] } },
+      { type: 'comment.deleted', post_id: 10, comment_id: 100, comment_count: 1 },
+    );
+    expect(state.comments.byId[100]).toMatchObject({ deleted: true, content: '', author: null });
+    expect(state.comments.children[childrenKey(10, 100)]).toEqual([101]);
+    expect(state.posts[10]?.comment_count).toBe(1);
+  });
+
+  it('counts my own deletion once, whether the event came first or not', () => {
+    const post = makePost(10, { comment_count: 2 });
+    const thread = run({
+      type: 'thread.loaded',
+      post: { ...post, comments: [node(makeComment(100, 10, null)), node(makeComment(101, 10, null))] },
+    });
+    const removed = { type: 'comment.removed', post_id: 10, comment_id: 100 } as const;
+    const deleted = { type: 'comment.deleted', post_id: 10, comment_id: 100, comment_count: 1 } as const;
+    expect(run2(thread, removed, deleted).posts[10]?.comment_count).toBe(1);
+    expect(run2(thread, deleted, removed).posts[10]?.comment_count).toBe(1);
+  });
+});
+
+function run2(state: LiveState, ...events: AppEvent[]): LiveState {
+  return events.reduce(applyEvent, state);
+}
+
+describe('viewers', () => {
+  it('takes the newest count from post.viewers and from the snapshot', () => {
+    let state = run({ type: 'subscribed', posts: [{ id: 1, like_count: 0, comment_count: 0, version: 0, viewers: 2 }] });
+    expect(state.viewers[1]).toBe(2);
+    state = applyEvent(state, { type: 'post.viewers', post_id: 1, count: 5 });
+    expect(state.viewers[1]).toBe(5);
+    expect(applyEvent(state, { type: 'post.viewers', post_id: 1, count: 5 })).toBe(state);
   });
 });

@@ -26,8 +26,8 @@ describe('buildThreadRows', () => {
     const rows = buildThreadRows({
       postId: 8,
       focusCommentId: null,
-      comments: state.comments,
-      children: state.children,
+      comments: state.comments.byId,
+      children: state.comments.children,
       collapsed: new Set(),
       maxDepth: 6,
     });
@@ -42,8 +42,8 @@ describe('buildThreadRows', () => {
     const rows = buildThreadRows({
       postId: 8,
       focusCommentId: 9_995,
-      comments: state.comments,
-      children: state.children,
+      comments: state.comments.byId,
+      children: state.comments.children,
       collapsed: new Set(),
       maxDepth: 6,
     });
@@ -62,8 +62,8 @@ describe('buildThreadRows', () => {
     const rows = buildThreadRows({
       postId: 5,
       focusCommentId: null,
-      comments: state.comments,
-      children: state.children,
+      comments: state.comments.byId,
+      children: state.comments.children,
       collapsed: new Set([1]),
       maxDepth: 6,
     });
@@ -77,8 +77,8 @@ describe('buildThreadRows', () => {
       buildThreadRows({
         postId: 5,
         focusCommentId: 999,
-        comments: state.comments,
-        children: state.children,
+        comments: state.comments.byId,
+        children: state.comments.children,
         collapsed: new Set(),
         maxDepth: 6,
       }),
@@ -89,6 +89,6 @@ describe('buildThreadRows', () => {
 describe('ancestorsOf', () => {
   it('walks up to the root, root first', () => {
     const state = threadState(8, deepChain(8, 5));
-    expect(ancestorsOf(4, state.comments).map((comment) => comment.id)).toEqual([1, 2, 3]);
+    expect(ancestorsOf(4, state.comments.byId).map((comment) => comment.id)).toEqual([1, 2, 3]);
   });
 });

@@ -1,4 +1,5 @@
 import type { Comment, CommentNode } from '../api/types';
+import type { CommentRecord } from './types';
 
 export function childrenKey(postId: number, parentId: number | null): string {
   return parentId === null ? `post:${postId}` : `comment:${parentId}`;
@@ -28,21 +29,21 @@ export function flattenThread(
   return { comments, children };
 }
 
-export function compareComments(a: Comment, b: Comment): number {
+export function compareComments(a: Pick<Comment, 'created_at' | 'id'>, b: Pick<Comment, 'created_at' | 'id'>): number {
   if (a.created_at !== b.created_at) return a.created_at < b.created_at ? -1 : 1;
   return a.id - b.id;
 }
 
 /** A row of the rendered thread: the tree walked depth-first into a flat list. */
 export type ThreadRow =
-  | { kind: 'comment'; comment: Comment; depth: number; replyCount: number; collapsed: boolean; hiddenCount: number }
-  | { kind: 'continue'; parent: Comment; depth: number; hiddenCount: number };
+  | { kind: 'comment'; comment: CommentRecord; depth: number; replyCount: number; collapsed: boolean; hiddenCount: number }
+  | { kind: 'continue'; parent: CommentRecord; depth: number; hiddenCount: number };
 
 export interface ThreadWalkInput {
   postId: number;
   /** Show only the subtree under this comment (the comment itself first), or the whole thread. */
   focusCommentId: number | null;
-  comments: Record<number, Comment>;
+  comments: Record<number, CommentRecord>;
   children: Record<string, number[]>;
   collapsed: ReadonlySet<number>;
   /** Levels shown before the walk stops and offers "continue this thread". */
@@ -104,8 +105,8 @@ export function buildThreadRows(input: ThreadWalkInput): ThreadRow[] {
 }
 
 /** The chain of ancestors of a comment, root first, found by following parent ids. */
-export function ancestorsOf(commentId: number, comments: Record<number, Comment>): Comment[] {
-  const chain: Comment[] = [];
+export function ancestorsOf(commentId: number, comments: Record<number, CommentRecord>): CommentRecord[] {
+  const chain: CommentRecord[] = [];
   let current = comments[commentId];
   const seen = new Set<number>();
   while (current && current.parent_id !== null && !seen.has(current.parent_id)) {

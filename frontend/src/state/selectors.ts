@@ -1,8 +1,10 @@
-import type { Comment, Post } from '../api/types';
-import type { LikeTarget, LiveState } from './types';
+import { likeKey } from './likes';
+import type { Like, LikeTarget, LiveState, PostRecord } from './types';
 
-export function feedPosts(state: LiveState): Post[] {
-  const posts: Post[] = [];
+const NO_LIKES: Like = { count: 0, liked: false, version: null };
+
+export function feedPosts(state: LiveState): PostRecord[] {
+  const posts: PostRecord[] = [];
   for (const id of state.feed.ids) {
     const post = state.posts[id];
     if (post) posts.push(post);
@@ -10,10 +12,7 @@ export function feedPosts(state: LiveState): Post[] {
   return posts;
 }
 
-export function isLikePending(state: LiveState, target: LikeTarget, id: number): boolean {
-  return target === 'post' ? id in state.pendingPostLikes : id in state.pendingCommentLikes;
-}
-
-export function commentById(state: LiveState, id: number): Comment | undefined {
-  return state.comments[id];
+/** The like state of a post or comment; the same object until it changes, so rows can be memoised. */
+export function likeOf(state: LiveState, target: LikeTarget, id: number): Like {
+  return state.likes[likeKey(target, id)] ?? NO_LIKES;
 }

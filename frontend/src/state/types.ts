@@ -1,12 +1,35 @@
 import type { Comment, Leaderboard, LikeState, Post, PostWithThread, User } from '../api/types';
 import type { ServerEvent } from '../realtime/events';
 
+/** A post as stored: its like count and "liked by me" live in `likes`, keyed by target. */
+export type PostRecord = Omit<Post, 'like_count' | 'liked_by_me'>;
+/** A comment as stored; its like lives in `likes` too. */
+export type CommentRecord = Omit<Comment, 'like_count' | 'liked_by_me'>;
+
+export type LikeTarget = 'post' | 'comment';
+
 /** What the screen showed before an optimistic like, so a failure can put it back. */
 export interface PendingLike {
   previousCount: number;
   previousLiked: boolean;
   /** The highest version known when the request left; later versions win over the REST answer. */
   versionAtRequest: number | null;
+}
+
+/** The like state of one post or comment. */
+export interface Like {
+  count: number;
+  liked: boolean;
+  /** The highest version seen for the count (events, snapshots, versioned REST answers). */
+  version: number | null;
+  pending?: PendingLike;
+}
+
+export interface CommentsState {
+  byId: Record<number, CommentRecord>;
+  /** Child comment ids, oldest first, keyed by `childrenKey(postId, parentId)`. */
+  children: Record<string, number[]>;
+  loadedThreads: Record<number, true>;
 }
 
 export interface FeedState {
@@ -18,26 +41,23 @@ export interface FeedState {
   loaded: boolean;
 }
 
-export interface LiveState {
-  me: User | null;
-  posts: Record<number, Post>;
-  postVersions: Record<number, number>;
-  pendingPostLikes: Record<number, PendingLike>;
-  comments: Record<number, Comment>;
-  commentVersions: Record<number, number>;
-  pendingCommentLikes: Record<number, PendingLike>;
-  /** Child comment ids, oldest first, keyed by `childrenKey(postId, parentId)`. */
-  children: Record<string, number[]>;
-  loadedThreads: Record<number, true>;
-  /** Comments that arrived while the page was open, highlighted for a moment. */
-  freshCommentIds: Record<number, true>;
-  feed: FeedState;
-  leaderboard: Leaderboard | null;
+export interface LeaderboardState {
+  board: Leaderboard | null;
   /** Once the socket has spoken, a slower REST answer must not overwrite it. */
-  leaderboardFromSocket: boolean;
+  fromSocket: boolean;
 }
 
-export type LikeTarget = 'post' | 'comment';
+export interface LiveState {
+  me: User | null;
+  posts: Record<number, PostRecord>;
+  comments: CommentsState;
+  /** Keyed by `likeKey(target, id)`. */
+  likes: Record<string, Like>;
+  feed: FeedState;
+  leaderboard: LeaderboardState;
+  /** How many sockets follow each post right now ("N here"). */
+  viewers: Record<number, number>;
+}
 
 /** Things the app itself learns (REST answers, user actions) that change live state. */
 export type LocalEvent =
@@ -47,10 +67,14 @@ export type LocalEvent =
   | { type: 'post.published'; post: Post }
   | { type: 'thread.loaded'; post: PostWithThread }
   | { type: 'comment.published'; comment: Comment }
-  | { type: 'comments.highlightExpired'; ids: number[] }
+  /** Our own DELETE succeeded; the count drops once, whether or not the event came first. */
+  | { type: 'comment.removed'; post_id: number; comment_id: number }
   | { type: 'like.requested'; target: LikeTarget; id: number; liked: boolean }
   | { type: 'like.settled'; target: LikeTarget; id: number; result: LikeState }
   | { type: 'like.failed'; target: LikeTarget; id: number }
   | { type: 'leaderboard.loaded'; leaderboard: Leaderboard };
 
 export type AppEvent = ServerEvent | LocalEvent;
+
+/** An event with batches already taken apart: what each domain reducer sees. */
+export type SingleAppEvent = Exclude<AppEvent, { type: 'batch' }>;

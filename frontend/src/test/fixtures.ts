@@ -20,6 +20,7 @@ export function makePost(id: number, overrides: Partial<Post> = {}): Post {
     like_count: 0,
     comment_count: 0,
     liked_by_me: false,
+    deleted: false,
     ...overrides,
   };
 }
@@ -35,6 +36,7 @@ export function makeComment(id: number, postId: number, parentId: number | null,
     like_count: 0,
     liked_by_me: false,
     depth: 0,
+    deleted: false,
     ...overrides,
   };
 }

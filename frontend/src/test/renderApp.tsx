@@ -10,11 +10,16 @@ type Handler = (init: RequestInit | undefined, url: URL) => Answer | Promise<Ans
 
 /** Answers fetch calls from a table of "METHOD /path/" handlers; anything else is a 404. */
 export function mockFetch(routes: Record<string, Handler>) {
-  const calls: { method: string; path: string; body: unknown }[] = [];
+  const calls: { method: string; path: string; body: unknown; headers: Record<string, string> }[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(String(input), 'http://127.0.0.1');
     const method = init?.method ?? 'GET';
-    calls.push({ method, path: url.pathname, body: init?.body ? JSON.parse(String(init.body)) : undefined });
+    calls.push({
+      method,
+      path: url.pathname,
+      body: init?.body ? JSON.parse(String(init.body)) : undefined,
+      headers: (init?.headers ?? {}) as Record<string, string>,
+    });
     const handler = routes[`${method} ${url.pathname}`];
     if (!handler) return new Response(JSON.stringify({ detail: 'Not found.' }), { status: 404 });
     const answer = await handler(init, url);

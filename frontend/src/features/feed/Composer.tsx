@@ -1,53 +1,22 @@
-import { useState, type FormEvent, type KeyboardEvent } from 'react';
 import { api } from '../../api/client';
-import { describeError } from '../../api/errors';
 import { Avatar } from '../../components/Avatar';
+import { MAX_POST_LENGTH } from '../../lib/limits';
 import { useLiveDispatch } from '../../state/store';
-import { useAuth } from '../auth/AuthContext';
-
-const MAX_POST_LENGTH = 10_000;
+import { useContentSubmit } from '../compose/useContentSubmit';
 
 export function Composer() {
-  const { user, requireUser } = useAuth();
   const dispatch = useLiveDispatch();
-  const [content, setContent] = useState('');
-  const [submitting, setSubmitting] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const trimmed = content.trim();
-  const tooLong = content.length > MAX_POST_LENGTH;
-  const canSubmit = trimmed !== '' && !tooLong && !submitting;
-
-  async function submit() {
-    if (!requireUser('Log in to share a post.') || !canSubmit) return;
-    setSubmitting(true);
-    setError(null);
-    try {
-      const post = await api.createPost(content);
-      dispatch({ type: 'post.published', post });
-      setContent('');
-    } catch (caught) {
-      setError(describeError(caught));
-    } finally {
-      setSubmitting(false);
-    }
-  }
-
-  function handleSubmit(event: FormEvent) {
-    event.preventDefault();
-    void submit();
-  }
-
-  function handleKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
-    if (event.key === 'Enter' && (event.metaKey || event.ctrlKey)) {
-      event.preventDefault();
-      void submit();
-    }
-  }
+  const form = useContentSubmit({
+    maxLength: MAX_POST_LENGTH,
+    loginMessage: 'Log in to share a post.',
+    send: (content, key) => api.createPost(content, key),
+    onSent: (post) => dispatch({ type: 'post.published', post }),
+  });
+  const { user, content, length, tooLong, error } = form;
 
   return (
     <form
-      onSubmit={handleSubmit}
+      onSubmit={form.handleSubmit}
       aria-label="New post"
       className="rounded-2xl border border-stone-200 bg-white p-4 shadow-sm focus-within:border-indigo-300 focus-within:ring-4 focus-within:ring-indigo-50"
     >
@@ -64,11 +33,9 @@ export function Composer() {
           <textarea
             name="content"
             value={content}
-            onChange={(event) => setContent(event.target.value)}
-            onFocus={() => {
-              if (user === null) requireUser('Log in to share a post.');
-            }}
-            onKeyDown={handleKeyDown}
+            onChange={(event) => form.setContent(event.target.value)}
+            onFocus={form.handleFocus}
+            onKeyDown={form.handleKeyDown}
             rows={content.length > 140 ? 5 : 2}
             placeholder={user ? `What is on your mind, ${user.username}?` : 'Log in to share something with everyone'}
             className="block w-full resize-none border-0 bg-transparent p-1 text-[15px] leading-relaxed text-stone-900 placeholder:text-stone-400 focus:outline-none"
@@ -81,18 +48,18 @@ export function Composer() {
         </p>
       )}
       <div className="mt-2 flex items-center justify-end gap-3">
-        {content.length > MAX_POST_LENGTH * 0.9 && (
+        {length > MAX_POST_LENGTH * 0.9 && (
           <span className={`text-xs tabular-nums ${tooLong ? 'text-rose-600' : 'text-stone-400'}`}>
-            {content.length.toLocaleString()} / {MAX_POST_LENGTH.toLocaleString()}
+            {length.toLocaleString()} / {MAX_POST_LENGTH.toLocaleString()}
           </span>
         )}
         <span className="hidden text-xs text-stone-400 sm:inline">Ctrl + Enter to post</span>
         <button
           type="submit"
-          disabled={user !== null && user !== undefined && !canSubmit}
+          disabled={form.submitDisabled}
           className="rounded-lg bg-indigo-600 px-4 py-1.5 text-sm font-semibold text-white shadow-sm hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600 disabled:cursor-not-allowed disabled:opacity-40"
         >
-          {submitting ? 'Posting…' : 'Post'}
+          {form.submitting ? 'Posting…' : 'Post'}
         </button>
       </div>
     </form>

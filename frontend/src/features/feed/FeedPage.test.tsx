@@ -1,4 +1,4 @@
-import { act, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { alice, bob, makePost } from '../../test/fixtures';
@@ -119,5 +119,76 @@ describe('FeedPage', () => {
     fail = false;
     await userEvent.click(screen.getByRole('button', { name: 'Try again' }));
     expect(await screen.findByText('Nothing here yet')).toBeInTheDocument();
+  });
+
+  it('posts once on a double click, and retries a failed attempt with the same key', async () => {
+    let fail = true;
+    let release: () => void = () => undefined;
+    const { calls } = mockFetch(
+      feedRoutes({
+        'POST /api/posts/': async () => {
+          if (fail) return { status: 503, body: { detail: 'Try later.' } };
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          return { status: 201, body: makePost(9, { author: alice, content: 'Hello there' }) };
+        },
+      }),
+    );
+    document.cookie = 'csrftoken=token123';
+    renderApp('/');
+    await screen.findByText('Second post');
+    fireEvent.change(screen.getByRole('textbox', { name: 'What is on your mind?' }), { target: { value: 'Hello there' } });
+    await userEvent.click(screen.getByRole('button', { name: 'Post' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('Try later.');
+
+    fail = false;
+    const button = screen.getByRole('button', { name: 'Post' });
+    await userEvent.dblClick(button);
+    await act(async () => release());
+    expect(await within(screen.getByTestId('feed-list')).findByText('Hello there')).toBeInTheDocument();
+
+    const creates = calls.filter((call) => call.method === 'POST' && call.path === '/api/posts/');
+    expect(creates).toHaveLength(2);
+    const [first, retry] = creates.map((call) => call.headers['Idempotency-Key']);
+    expect(first).toMatch(/^[0-9a-f]{32}$/);
+    expect(retry).toBe(first);
+
+    fireEvent.change(screen.getByRole('textbox', { name: 'What is on your mind?' }), { target: { value: 'Another one' } });
+    await userEvent.click(screen.getByRole('button', { name: 'Post' }));
+    await act(async () => release());
+    const keys = calls.filter((call) => call.path === '/api/posts/' && call.method === 'POST').map((call) => call.headers['Idempotency-Key']);
+    expect(keys).toHaveLength(3);
+    expect(keys[2]).not.toBe(first);
+  }, 20_000);
+
+  it('counts characters as the server does: 6,000 emoji fit in a post', async () => {
+    mockFetch(feedRoutes());
+    renderApp('/');
+    await screen.findByText('Second post');
+    const box = screen.getByRole('textbox', { name: 'What is on your mind?' });
+    act(() => {
+      fireEvent.change(box, { target: { value: '😀'.repeat(6_000) } });
+    });
+    expect(screen.getByRole('button', { name: 'Post' })).toBeEnabled();
+    act(() => {
+      fireEvent.change(box, { target: { value: '😀'.repeat(10_001) } });
+    });
+    expect(screen.getByRole('button', { name: 'Post' })).toBeDisabled();
+    expect(screen.getByText('10,001 / 10,000')).toBeInTheDocument();
+  });
+
+  it('shows how many people have a post open, and drops a post deleted elsewhere', async () => {
+    mockFetch(feedRoutes());
+    renderApp('/');
+    await screen.findByText('Second post');
+    act(() => {
+      ScriptedSocket.current?.open();
+      ScriptedSocket.current?.push({ type: 'post.viewers', post_id: 2, count: 3 });
+    });
+    expect(screen.getByTestId('viewers-2')).toHaveTextContent('3 here');
+    act(() => ScriptedSocket.current?.push({ type: 'post.deleted', post_id: 2, stream: 'feed', seq: 1 }));
+    expect(screen.queryByText('Second post')).not.toBeInTheDocument();
+    expect(screen.getByText('Post 1')).toBeInTheDocument();
   });
 });

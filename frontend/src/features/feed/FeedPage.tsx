@@ -1,67 +1,23 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { api } from '../../api/client';
-import { describeError } from '../../api/errors';
+import { useEffect, useRef } from 'react';
 import { CardSkeleton, EmptyState, ErrorState, Spinner } from '../../components/StatusViews';
 import { useNow } from '../../lib/time';
-import { useConnection, useFollowPosts, useOnResync } from '../../realtime/connection';
-import { FEED_STREAM } from '../../realtime/streams';
-import { feedPosts } from '../../state/selectors';
+import { useFollowPosts } from '../../realtime/connection';
+import { feedPosts, likeOf } from '../../state/selectors';
 import { useLiveDispatch, useLiveState } from '../../state/store';
-import { useAuth } from '../auth/AuthContext';
 import { Composer } from './Composer';
 import { NewPostsPill } from './NewPostsPill';
 import { PostCard } from './PostCard';
+import { useFeedPages } from './useFeedPages';
 import { useVisiblePosts } from './useVisiblePosts';
-
-type LoadState = { kind: 'idle' } | { kind: 'loading' } | { kind: 'error'; message: string };
 
 export function FeedPage() {
   const state = useLiveState();
   const dispatch = useLiveDispatch();
-  const { user } = useAuth();
   const now = useNow();
-  const [firstPage, setFirstPage] = useState<LoadState>({ kind: 'idle' });
-  const [nextPage, setNextPage] = useState<LoadState>({ kind: 'idle' });
+  const { firstPage, nextPage, loadFirstPage, loadMore } = useFeedPages();
   const { register, visibleIds } = useVisiblePosts();
   const sentinel = useRef<HTMLDivElement>(null);
   const { feed } = state;
-  const { setStreamPosition } = useConnection();
-
-  const loadFirstPage = useCallback(async () => {
-    setFirstPage({ kind: 'loading' });
-    try {
-      const page = await api.feedPage(null);
-      dispatch({ type: 'feed.loaded', posts: page.results, next: page.next, mode: 'replace' });
-      if (page.stream_seq !== undefined) setStreamPosition(FEED_STREAM, page.stream_seq);
-      setFirstPage({ kind: 'idle' });
-    } catch (error) {
-      setFirstPage({ kind: 'error', message: describeError(error) });
-    }
-  }, [dispatch, setStreamPosition]);
-
-  // Read the first page when the feed was never loaded, and again when the user
-  // changes, because "liked by me" belongs to the session.
-  const userKey = user === undefined ? undefined : (user?.id ?? 'anonymous');
-  const loadedFor = useRef<typeof userKey | null>(null);
-  useEffect(() => {
-    if (userKey === undefined || loadedFor.current === userKey) return;
-    const firstLoad = loadedFor.current === null;
-    loadedFor.current = userKey;
-    if (firstLoad && feed.loaded) return;
-    void loadFirstPage();
-  }, [userKey, feed.loaded, loadFirstPage]);
-
-  const loadMore = useCallback(async () => {
-    if (!feed.next || nextPage.kind === 'loading') return;
-    setNextPage({ kind: 'loading' });
-    try {
-      const page = await api.feedPage(feed.next);
-      dispatch({ type: 'feed.loaded', posts: page.results, next: page.next, mode: 'append' });
-      setNextPage({ kind: 'idle' });
-    } catch (error) {
-      setNextPage({ kind: 'error', message: describeError(error) });
-    }
-  }, [dispatch, feed.next, nextPage.kind]);
 
   // Infinite scroll: load the next page when the end of the list comes near.
   useEffect(() => {
@@ -76,19 +32,6 @@ export function FeedPage() {
     observer.observe(target);
     return () => observer.disconnect();
   }, [loadMore, nextPage.kind]);
-
-  // When the feed stream could not be resumed, read the top again: missed posts
-  // join the pill, and the `subscribed` snapshot brings the counts of posts on screen.
-  const catchUp = useCallback(() => {
-    api
-      .feedPage(null)
-      .then((page) => {
-        dispatch({ type: 'feed.loaded', posts: page.results, next: page.next, mode: 'refresh' });
-        if (page.stream_seq !== undefined) setStreamPosition(FEED_STREAM, page.stream_seq);
-      })
-      .catch(() => undefined);
-  }, [dispatch, setStreamPosition]);
-  useOnResync(FEED_STREAM, catchUp);
 
   useFollowPosts(visibleIds);
 
@@ -121,7 +64,8 @@ export function FeedPage() {
             key={post.id}
             post={post}
             now={now}
-            likePending={post.id in state.pendingPostLikes}
+            like={likeOf(state, 'post', post.id)}
+            viewers={state.viewers[post.id]}
             register={register}
           />
         ))}

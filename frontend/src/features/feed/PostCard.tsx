@@ -1,22 +1,26 @@
 import { memo, useEffect, useRef } from 'react';
 import { Link } from 'react-router-dom';
-import type { Post } from '../../api/types';
 import { Avatar } from '../../components/Avatar';
-import { LikeButton } from '../../components/LikeButton';
 import { formatAbsolute, formatRelative, pluralize } from '../../lib/time';
+import type { Like, PostRecord } from '../../state/types';
+import { DeleteButton } from '../delete/DeleteButton';
+import { LikeButton } from '../likes/LikeButton';
+import { ViewersBadge } from './ViewersBadge';
 
 const PREVIEW_LIMIT = 600;
 
 interface PostCardProps {
-  post: Post;
+  post: PostRecord;
+  like: Like;
+  /** Sockets following the post now, when known. */
+  viewers?: number;
   now: number;
-  likePending: boolean;
   /** Show the whole text (post page) instead of a preview (feed). */
   full?: boolean;
   register?: (element: HTMLElement, postId: number) => () => void;
 }
 
-export const PostCard = memo(function PostCard({ post, now, likePending, full = false, register }: PostCardProps) {
+export const PostCard = memo(function PostCard({ post, like, viewers, now, full = false, register }: PostCardProps) {
   const ref = useRef<HTMLElement>(null);
   useEffect(() => {
     if (register && ref.current) return register(ref.current, post.id);
@@ -27,6 +31,21 @@ export const PostCard = memo(function PostCard({ post, now, likePending, full = 
   const text = truncated ? `${post.content.slice(0, PREVIEW_LIMIT).trimEnd()}…` : post.content;
   const postUrl = `/posts/${post.id}`;
 
+  if (post.deleted || !post.author) {
+    return (
+      <article
+        ref={ref}
+        data-testid="post-card"
+        data-post-id={post.id}
+        data-deleted="true"
+        className="rounded-2xl border border-dashed border-stone-300 bg-stone-50 p-4 text-sm text-stone-500 sm:p-5"
+      >
+        This post was deleted. Its conversation stays below.
+      </article>
+    );
+  }
+  const author = post.author;
+
   return (
     <article
       ref={ref}
@@ -36,14 +55,14 @@ export const PostCard = memo(function PostCard({ post, now, likePending, full = 
       className="rounded-2xl border border-stone-200 bg-white p-4 shadow-sm sm:p-5"
     >
       <header className="flex items-center gap-3">
-        <Avatar username={post.author.username} />
+        <Avatar username={author.username} />
         <div className="min-w-0 leading-tight">
           <Link
             id={`post-${post.id}-author`}
-            to={`/users/${encodeURIComponent(post.author.username)}`}
+            to={`/users/${encodeURIComponent(author.username)}`}
             className="block truncate text-sm font-semibold text-stone-900 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500"
           >
-            {post.author.username}
+            {author.username}
           </Link>
           <Link
             to={postUrl}
@@ -68,7 +87,7 @@ export const PostCard = memo(function PostCard({ post, now, likePending, full = 
       )}
 
       <footer className="mt-3 flex items-center gap-1 -ml-2">
-        <LikeButton target="post" id={post.id} count={post.like_count} liked={post.liked_by_me} pending={likePending} />
+        <LikeButton target="post" id={post.id} like={like} />
         <Link
           to={postUrl}
           aria-label={`${pluralize(post.comment_count, 'comment')}, open the thread`}
@@ -80,6 +99,10 @@ export const PostCard = memo(function PostCard({ post, now, likePending, full = 
           </svg>
           <span className="tabular-nums">{post.comment_count}</span>
         </Link>
+        {viewers !== undefined && <ViewersBadge postId={post.id} count={viewers} />}
+        <span className="ml-auto">
+          <DeleteButton item={{ kind: 'post', id: post.id }} author={author} />
+        </span>
       </footer>
     </article>
   );

@@ -8,7 +8,7 @@ import { useLiveDispatch, useLiveState } from '../../state/store';
  * REST read fills the gap if the socket is slow or down at first paint.
  */
 export function useLeaderboard(): Leaderboard | null {
-  const { leaderboard } = useLiveState();
+  const leaderboard = useLiveState().leaderboard.board;
   const dispatch = useLiveDispatch();
   const missing = leaderboard === null;
 

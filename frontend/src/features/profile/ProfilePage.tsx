@@ -20,7 +20,7 @@ export function ProfilePage() {
 
 function Profile({ username }: { username: string }) {
   const { user } = useAuth();
-  const { leaderboard } = useLiveState();
+  const leaderboard = useLiveState().leaderboard.board;
   const [load, setLoad] = useState<ProfileLoad>({ kind: 'loading' });
 
   const [attempt, setAttempt] = useState(0);

@@ -1,9 +1,10 @@
 import { memo } from 'react';
 import { Link } from 'react-router-dom';
-import type { Comment } from '../../api/types';
 import { Avatar } from '../../components/Avatar';
-import { LikeButton } from '../../components/LikeButton';
 import { formatAbsolute, formatRelative, pluralize } from '../../lib/time';
+import type { CommentRecord, Like } from '../../state/types';
+import { DeleteButton } from '../delete/DeleteButton';
+import { LikeButton } from '../likes/LikeButton';
 import { CommentForm } from './CommentForm';
 
 /** Vertical guide lines, one per level, so the eye can follow a branch. */
@@ -18,13 +19,13 @@ export function DepthGuides({ depth }: { depth: number }) {
 }
 
 interface CommentRowProps {
-  comment: Comment;
+  comment: CommentRecord;
+  like: Like;
   depth: number;
   replyCount: number;
   collapsed: boolean;
   hiddenCount: number;
   fresh: boolean;
-  likePending: boolean;
   replying: boolean;
   now: number;
   onToggleCollapsed: (commentId: number) => void;
@@ -34,36 +35,43 @@ interface CommentRowProps {
 /** Memoised: a like on one comment must not re-render a thread of thousands. */
 export const CommentRow = memo(function CommentRow({
   comment,
+  like,
   depth,
   replyCount,
   collapsed,
   hiddenCount,
   fresh,
-  likePending,
   replying,
   now,
   onToggleCollapsed,
   onReply,
 }: CommentRowProps) {
-  const author = comment.author.username;
+  const author = comment.author?.username ?? 'a deleted comment';
   return (
     <li
       data-testid="comment"
       data-comment-id={comment.id}
       data-parent-id={comment.parent_id ?? ''}
       data-depth={depth}
+      data-deleted={comment.deleted || undefined}
       className="flex"
     >
       <DepthGuides depth={depth} />
       <div className={`min-w-0 flex-1 rounded-xl px-2 py-2 sm:px-3 ${fresh ? 'comment-fresh' : ''}`}>
         <div className="flex items-center gap-2 text-xs">
-          <Avatar username={author} size="sm" />
-          <Link
-            to={`/users/${encodeURIComponent(author)}`}
-            className="truncate font-semibold text-stone-900 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500"
-          >
-            {author}
-          </Link>
+          {comment.author ? (
+            <>
+              <Avatar username={author} size="sm" />
+              <Link
+                to={`/users/${encodeURIComponent(author)}`}
+                className="truncate font-semibold text-stone-900 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500"
+              >
+                {author}
+              </Link>
+            </>
+          ) : (
+            <span className="font-semibold text-stone-400">[deleted]</span>
+          )}
           <span aria-hidden="true" className="text-stone-300">
             ·
           </span>
@@ -85,18 +93,16 @@ export const CommentRow = memo(function CommentRow({
           </button>
         ) : (
           <>
-            <p className="mt-1 whitespace-pre-wrap break-words text-sm sm:pl-9 leading-relaxed text-stone-800">
-              {comment.content}
-            </p>
+            {comment.deleted ? (
+              <p className="mt-1 text-sm italic text-stone-400 sm:pl-9">This comment was deleted.</p>
+            ) : (
+              <p className="mt-1 whitespace-pre-wrap break-words text-sm sm:pl-9 leading-relaxed text-stone-800">
+                {comment.content}
+              </p>
+            )}
             <div className="-ml-2 mt-1 flex flex-wrap items-center gap-1 sm:ml-0 sm:pl-7">
-              <LikeButton
-                target="comment"
-                id={comment.id}
-                count={comment.like_count}
-                liked={comment.liked_by_me}
-                pending={likePending}
-                size="sm"
-              />
+              {!comment.deleted && <LikeButton target="comment" id={comment.id} like={like} size="sm" />}
+              {!comment.deleted && (
               <button
                 type="button"
                 onClick={() => onReply(replying ? null : comment.id)}
@@ -106,6 +112,7 @@ export const CommentRow = memo(function CommentRow({
               >
                 Reply
               </button>
+              )}
               {replyCount > 0 && (
                 <button
                   type="button"
@@ -116,6 +123,9 @@ export const CommentRow = memo(function CommentRow({
                 >
                   Collapse
                 </button>
+              )}
+              {!comment.deleted && (
+                <DeleteButton item={{ kind: 'comment', id: comment.id, postId: comment.post_id }} author={comment.author} size="sm" />
               )}
             </div>
             {replying && (
@@ -137,7 +147,7 @@ export const CommentRow = memo(function CommentRow({
   );
 });
 
-export function ContinueThreadRow({ parent, depth, hiddenCount }: { parent: Comment; depth: number; hiddenCount: number }) {
+export function ContinueThreadRow({ parent, depth, hiddenCount }: { parent: CommentRecord; depth: number; hiddenCount: number }) {
   return (
     <li className="flex" data-testid="continue-thread">
       <DepthGuides depth={depth} />

@@ -44,7 +44,7 @@ describe('ThreadPage', () => {
     mockFetch(threadRoutes([node(a, [node(b)]), node(c)], 3));
     renderApp('/posts/5');
     await screen.findByText('A reply');
-    await userEvent.click(screen.getByRole('button', { name: `Collapse the comment by ${a.author.username} and its replies` }));
+    await userEvent.click(screen.getByRole('button', { name: `Collapse the comment by ${a.author?.username} and its replies` }));
     expect(commentIds()).toEqual([11, 13]);
     await userEvent.click(screen.getByRole('button', { name: /Expand the comment by bob and 1 reply/ }));
     expect(commentIds()).toEqual([11, 12, 13]);
@@ -100,8 +100,8 @@ describe('ThreadPage', () => {
     document.cookie = 'csrftoken=token123';
     renderApp('/posts/5');
     await screen.findByText('First root');
-    await userEvent.click(screen.getByRole('button', { name: `Reply to ${a.author.username}` }));
-    await userEvent.type(screen.getByRole('textbox', { name: `Reply to ${a.author.username}` }), 'My answer');
+    await userEvent.click(screen.getByRole('button', { name: `Reply to ${a.author?.username}` }));
+    await userEvent.type(screen.getByRole('textbox', { name: `Reply to ${a.author?.username}` }), 'My answer');
     await userEvent.click(screen.getByRole('button', { name: 'Reply' }));
     expect(await screen.findByText('My answer')).toBeInTheDocument();
     expect(commentIds()).toEqual([11, 20]);
@@ -125,5 +125,44 @@ describe('ThreadPage', () => {
     mockFetch({ ...threadRoutes([], 0), 'GET /api/posts/5/': () => ({ status: 404, body: { detail: 'Not found.' } }) });
     renderApp('/posts/5');
     expect(await screen.findByText('This post does not exist')).toBeInTheDocument();
+  });
+
+  it('deletes my own comment after a confirmation and keeps the replies under its placeholder', async () => {
+    const mine = makeComment(11, 5, null, { author: alice, content: 'Mine to delete' });
+    const answer = makeComment(12, 5, 11, { author: bob, content: 'An answer', depth: 1 });
+    const { calls } = mockFetch({
+      ...threadRoutes([node(mine, [node(answer)]), node(c)], 3),
+      'DELETE /api/comments/11/': () => ({ status: 204 }),
+    });
+    document.cookie = 'csrftoken=token123';
+    renderApp('/posts/5');
+    await screen.findByText('Mine to delete');
+    // Only the author is offered the button: Alice's comment, not Bob's.
+    expect(screen.getAllByRole('button', { name: 'Delete this comment' })).toHaveLength(1);
+    await userEvent.click(screen.getByRole('button', { name: 'Delete this comment' }));
+    expect(calls.some((call) => call.method === 'DELETE')).toBe(false);
+    await userEvent.click(screen.getByRole('button', { name: 'Yes, delete' }));
+    expect(await screen.findByText('This comment was deleted.')).toBeInTheDocument();
+    expect(screen.queryByText('Mine to delete')).not.toBeInTheDocument();
+    expect(commentIds()).toEqual([11, 12, 13]);
+    expect(screen.getByText('An answer')).toBeInTheDocument();
+    expect(screen.getByText('2 comments')).toBeInTheDocument();
+    expect(calls.filter((call) => call.method === 'DELETE').map((call) => call.path)).toEqual(['/api/comments/11/']);
+  });
+
+  it('shows a comment deleted elsewhere as a placeholder, live, and how many are here', async () => {
+    mockFetch(threadRoutes([node(a, [node(b)]), node(c)], 3));
+    renderApp('/posts/5');
+    await screen.findByText('First root');
+    act(() => {
+      ScriptedSocket.current?.open();
+      ScriptedSocket.current?.push({ type: 'subscribed', posts: [{ id: 5, like_count: 0, comment_count: 3, version: 0, seq: 0, viewers: 2 }] });
+      ScriptedSocket.current?.push({ type: 'comment.deleted', post_id: 5, comment_id: 11, comment_count: 2, stream: 'post.5', seq: 1 });
+    });
+    expect(screen.queryByText('First root')).not.toBeInTheDocument();
+    expect(screen.getByText('This comment was deleted.')).toBeInTheDocument();
+    expect(screen.getByText('A reply')).toBeInTheDocument();
+    expect(screen.getByText('2 comments')).toBeInTheDocument();
+    expect(screen.getByTestId('viewers-5')).toHaveTextContent('2 here');
   });
 });

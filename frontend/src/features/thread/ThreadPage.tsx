@@ -1,22 +1,17 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
-import { api } from '../../api/client';
-import { ApiError, describeError } from '../../api/errors';
 import { EmptyState, ErrorState, CardSkeleton } from '../../components/StatusViews';
 import { pluralize, useNow } from '../../lib/time';
-import { useConnection, useFollowPosts, useOnResync } from '../../realtime/connection';
-import { postStream } from '../../realtime/streams';
 import { buildThreadRows } from '../../state/commentTree';
-import { useLiveDispatch, useLiveState } from '../../state/store';
-import { useAuth } from '../auth/AuthContext';
+import { likeOf } from '../../state/selectors';
+import { useFreshCommentIds, useLiveState } from '../../state/store';
 import { PostCard } from '../feed/PostCard';
 import { CommentForm } from './CommentForm';
 import { CommentRow, ContinueThreadRow } from './CommentRow';
+import { useThread } from './useThread';
 
 /** Levels shown before "continue this thread" takes over; enough to follow a conversation on a phone. */
 export const MAX_VISIBLE_DEPTH = 6;
-
-type LoadState = { kind: 'loading' } | { kind: 'ready' } | { kind: 'error'; message: string; notFound: boolean };
 
 function parseId(value: string | null | undefined): number | null {
   if (!value || !/^\d+$/.test(value)) return null;
@@ -37,47 +32,11 @@ export function ThreadPage() {
 
 function Thread({ postId, focusId }: { postId: number; focusId: number | null }) {
   const state = useLiveState();
-  const dispatch = useLiveDispatch();
-  const { user } = useAuth();
+  const fresh = useFreshCommentIds();
   const now = useNow();
-  const [load, setLoad] = useState<LoadState>({ kind: 'loading' });
+  const { load, reload } = useThread(postId);
   const [collapsed, setCollapsed] = useState<ReadonlySet<number>>(new Set());
   const [replyingTo, setReplyingTo] = useState<number | null>(null);
-  const { setStreamPosition } = useConnection();
-
-  const fetchThread = useCallback(
-    async (signal?: AbortSignal) => {
-      try {
-        const thread = await api.thread(postId, signal);
-        dispatch({ type: 'thread.loaded', post: thread });
-        if (thread.stream_seq !== undefined) setStreamPosition(postStream(postId), thread.stream_seq);
-        setLoad({ kind: 'ready' });
-      } catch (error) {
-        if (signal?.aborted) return;
-        const notFound = error instanceof ApiError && error.status === 404;
-        setLoad((current) =>
-          // A failed refresh keeps the thread on screen; only a first load shows the error.
-          current.kind === 'ready' && !notFound ? current : { kind: 'error', message: describeError(error), notFound },
-        );
-      }
-    },
-    [postId, dispatch, setStreamPosition],
-  );
-
-  // Loaded on arrival and again when the user changes ("liked by me" is per session).
-  const userKey = user === undefined ? undefined : (user?.id ?? 'anonymous');
-  useEffect(() => {
-    if (userKey === undefined) return;
-    const controller = new AbortController();
-    void fetchThread(controller.signal);
-    return () => controller.abort();
-  }, [fetchThread, userKey]);
-
-  // Missed events come back by resume; only when the post's stream cannot be
-  // resumed is the thread read again (the `subscribed` snapshot has counts only).
-  const catchUp = useCallback(() => void fetchThread(), [fetchThread]);
-  useOnResync(postStream(postId), catchUp);
-  useFollowPosts(useMemo(() => [postId], [postId]));
 
   const toggleCollapsed = useCallback((commentId: number) => {
     setCollapsed((current) => {
@@ -93,16 +52,16 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
       buildThreadRows({
         postId,
         focusCommentId: focusId,
-        comments: state.comments,
-        children: state.children,
+        comments: state.comments.byId,
+        children: state.comments.children,
         collapsed,
         maxDepth: MAX_VISIBLE_DEPTH,
       }),
-    [postId, focusId, state.comments, state.children, collapsed],
+    [postId, focusId, state.comments.byId, state.comments.children, collapsed],
   );
 
   const post = state.posts[postId];
-  const threadLoaded = state.loadedThreads[postId] === true;
+  const threadLoaded = state.comments.loadedThreads[postId] === true;
 
   if (load.kind === 'error' && !threadLoaded) {
     return load.notFound ? (
@@ -113,7 +72,7 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
         </Link>
       </EmptyState>
     ) : (
-      <ErrorState message={`The thread could not be loaded. ${load.message}`} onRetry={() => void fetchThread()} />
+      <ErrorState message={`The thread could not be loaded. ${load.message}`} onRetry={reload} />
     );
   }
   if (!post || !threadLoaded) {
@@ -124,7 +83,7 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
     );
   }
 
-  const focused = focusId === null ? null : state.comments[focusId];
+  const focused = focusId === null ? null : state.comments.byId[focusId];
   const focusParentId = focused?.parent_id ?? null;
 
   return (
@@ -134,8 +93,8 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
           ← Feed
         </Link>
       </nav>
-      <h1 className="sr-only">Post by {post.author.username}</h1>
-      <PostCard post={post} now={now} likePending={postId in state.pendingPostLikes} full />
+      <h1 className="sr-only">{post.author ? `Post by ${post.author.username}` : 'A deleted post'}</h1>
+      <PostCard post={post} like={likeOf(state, 'post', postId)} viewers={state.viewers[postId]} now={now} full />
 
       <section
         aria-labelledby="comments-title"
@@ -162,6 +121,8 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
               View the whole thread
             </Link>
           </div>
+        ) : post.deleted ? (
+          <p className="mt-3 px-1 text-sm text-stone-500">Replies are closed: the post was deleted.</p>
         ) : (
           <div className="mt-3 px-1">
             <CommentForm postId={postId} parentId={null} />
@@ -181,8 +142,8 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
                   replyCount={row.replyCount}
                   collapsed={row.collapsed}
                   hiddenCount={row.hiddenCount}
-                  fresh={row.comment.id in state.freshCommentIds}
-                  likePending={row.comment.id in state.pendingCommentLikes}
+                  like={likeOf(state, 'comment', row.comment.id)}
+                  fresh={fresh.has(row.comment.id)}
                   replying={replyingTo === row.comment.id}
                   now={now}
                   onToggleCollapsed={toggleCollapsed}

@@ -1,17 +1,17 @@
-import type { LikeTarget } from '../state/types';
+import type { Like, LikeTarget } from '../../state/types';
 import { useToggleLike } from './useToggleLike';
 
 interface LikeButtonProps {
   target: LikeTarget;
   id: number;
-  count: number;
-  liked: boolean;
-  pending: boolean;
+  like: Like;
   size?: 'sm' | 'md';
 }
 
-export function LikeButton({ target, id, count, liked, pending, size = 'md' }: LikeButtonProps) {
+export function LikeButton({ target, id, like, size = 'md' }: LikeButtonProps) {
   const toggleLike = useToggleLike();
+  const { count, liked } = like;
+  const pending = like.pending !== undefined;
   const label = `${liked ? 'Unlike' : 'Like'} this ${target} (${count} ${count === 1 ? 'like' : 'likes'})`;
   return (
     <button

@@ -1,10 +1,10 @@
 import { useCallback } from 'react';
-import { api } from '../api/client';
-import { describeError } from '../api/errors';
-import { useAuth } from '../features/auth/AuthContext';
-import { useLiveDispatch } from '../state/store';
-import type { LikeTarget } from '../state/types';
-import { useToast } from './toastContext';
+import { api } from '../../api/client';
+import { describeError } from '../../api/errors';
+import { useToast } from '../../components/toastContext';
+import { useLiveDispatch } from '../../state/store';
+import type { LikeTarget } from '../../state/types';
+import { useAuth } from '../auth/AuthContext';
 
 /** Likes or unlikes at once on screen, then settles on the server's answer or rolls back. */
 export function useToggleLike() {

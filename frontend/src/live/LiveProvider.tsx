@@ -1,13 +1,15 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import type { User } from '../api/types';
+import { ConnectionContext, type ConnectionContextValue } from '../realtime/connection';
+import type { LiveSocketOptions } from '../realtime/LiveSocket';
+import { useLiveFeed } from '../realtime/useLiveFeed';
 import { applyEvent, initialLiveState } from '../state/applyEvent';
-import { LiveDispatchContext, LiveStateContext } from '../state/store';
-import { ConnectionContext, type ConnectionContextValue } from './connection';
-import type { LiveSocketOptions } from './LiveSocket';
-import { useLiveFeed } from './useLiveFeed';
+import { FreshCommentsContext, LiveDispatchContext, LiveStateContext } from '../state/store';
+import type { AppEvent } from '../state/types';
+import { arrivingCommentIds, withoutIds } from './freshComments';
 
 const MAX_FOLLOWED = 100;
-/** How long a comment that arrived live stays marked as new. */
+/** How long a comment that arrived while the page was open stays marked as new. */
 const HIGHLIGHT_MS = 4_000;
 
 interface LiveProviderProps {
@@ -17,26 +19,30 @@ interface LiveProviderProps {
 }
 
 /**
- * Holds the live state (one reducer for the whole app) and the one socket that
- * feeds it. Screens declare which posts they show; the union, at most 100, is
- * what the socket follows.
+ * Holds the live state (the domain reducers combined in `applyEvent`) and the
+ * one socket that feeds it. Screens declare which posts they show; the union,
+ * at most 100, is what the socket follows.
  */
 export function LiveProvider({ user, children, socketOptions }: LiveProviderProps) {
-  const [state, dispatch] = useReducer(applyEvent, initialLiveState);
+  const [state, dispatchDomain] = useReducer(applyEvent, initialLiveState);
+  const [fresh, setFresh] = useState<ReadonlySet<number>>(new Set());
   const [followCounts, setFollowCounts] = useState<ReadonlyMap<number, number>>(new Map());
   const resyncHandlers = useRef(new Set<(streams: readonly string[]) => void>());
 
+  const dispatch = useCallback((event: AppEvent) => {
+    dispatchDomain(event);
+    const arriving = arrivingCommentIds(event);
+    if (arriving.length > 0) setFresh((current) => new Set([...current, ...arriving]));
+  }, []);
+
   useEffect(() => {
-    dispatch({ type: 'session.changed', user });
+    dispatchDomain({ type: 'session.changed', user });
   }, [user]);
 
-  const freshKey = Object.keys(state.freshCommentIds).join(',');
+  const freshKey = [...fresh].join(',');
   useEffect(() => {
     if (freshKey === '') return;
-    const timer = setTimeout(
-      () => dispatch({ type: 'comments.highlightExpired', ids: freshKey.split(',').map(Number) }),
-      HIGHLIGHT_MS,
-    );
+    const timer = setTimeout(() => setFresh((current) => withoutIds(current, freshKey.split(',').map(Number))), HIGHLIGHT_MS);
     return () => clearTimeout(timer);
   }, [freshKey]);
 
@@ -87,7 +93,9 @@ export function LiveProvider({ user, children, socketOptions }: LiveProviderProp
   return (
     <ConnectionContext.Provider value={connection}>
       <LiveDispatchContext.Provider value={dispatch}>
-        <LiveStateContext.Provider value={state}>{children}</LiveStateContext.Provider>
+        <LiveStateContext.Provider value={state}>
+          <FreshCommentsContext.Provider value={fresh}>{children}</FreshCommentsContext.Provider>
+        </LiveStateContext.Provider>
       </LiveDispatchContext.Provider>
     </ConnectionContext.Provider>
   );

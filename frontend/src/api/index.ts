@@ -1,3 +1,0 @@
-export { api, request, readCookie, toRelativeUrl } from './client';
-export { ApiError, describeError, errorFromBody } from './errors';
-export type * from './types';
