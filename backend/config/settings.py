@@ -107,13 +107,15 @@ MIDDLEWARE = [
     "ops.middleware.RequestLogMiddleware",
     "ops.errors.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outside WhiteNoise, so the built app's files cannot be framed either.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ops.framing.FrameAncestorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "ops.middleware.AdminMessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ops.middleware.SyncChainBoundary",
 ]
 
