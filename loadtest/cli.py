@@ -37,7 +37,16 @@ def fanout_parser() -> argparse.ArgumentParser:
     parser.add_argument("--like-rate", type=float, help="likes+unlikes per second (scenario default)")
     parser.add_argument("--comment-rate", type=float, help="comments per second (scenario default)")
     parser.add_argument("--workers", type=int, help="uvicorn workers holding sockets (separate ports)")
-    parser.add_argument("--write-workers", type=int, help="extra uvicorn workers taking only the writes")
+    parser.add_argument("--write-workers", type=int, help="workers taking the REST requests (0: the socket workers)")
+    parser.add_argument(
+        "--http-server",
+        choices=["gunicorn", "uvicorn"],
+        default="gunicorn",
+        help="what serves the REST requests: gunicorn's threaded WSGI workers (production) or uvicorn processes",
+    )
+    parser.add_argument("--endpoints", action="store_true", help="after the writes, each REST endpoint alone")
+    parser.add_argument("--endpoint-rate", type=float, default=100.0, help="requests/s asked of each endpoint")
+    parser.add_argument("--endpoint-duration", type=float, default=5.0, help="seconds of each endpoint")
     parser.add_argument("--socket-auth", choices=["anonymous", "session"], default="anonymous")
     parser.add_argument("--connect-concurrency", type=int, default=256, help="handshakes in flight at once")
     parser.add_argument("--no-bare", dest="bare", action="store_false", help="skip the bare reference phases")
@@ -99,6 +108,10 @@ def run_fanout(argv: list[str]) -> None:
         comment_rate=scenario.comment_rate if args.comment_rate is None else args.comment_rate,
         workers=scenario.workers if args.workers is None else args.workers,
         write_workers=scenario.write_workers if args.write_workers is None else args.write_workers,
+        http_server=args.http_server,
+        endpoints=args.endpoints or scenario.endpoints,
+        endpoint_rate=args.endpoint_rate,
+        endpoint_duration=args.endpoint_duration,
         socket_auth=args.socket_auth,
         out_dir=out,
         pin=args.pin,
@@ -120,6 +133,7 @@ def run_fanout(argv: list[str]) -> None:
         "comment_rate": options.comment_rate,
         "workers": options.workers,
         "write_workers": options.write_workers,
+        "http_server": options.http_server,
         "socket_auth": options.socket_auth,
         "server_env": options.server_env,
     }

@@ -30,6 +30,12 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
     delivered, expected = c.get("post_events_delivered", 0), c.get("post_events_expected", 0)
     w = phase.writers
     like_latency = w.get("like_latency", {})
+    likes_ok = w.get("likes_ok", 0)
+    write_cpu = phase.cpu_seconds(phase.write_server_names)
+    all_servers = list(dict.fromkeys(phase.server_names + phase.write_server_names))
+    all_cpu = phase.cpu_seconds(all_servers)
+    ceiling = phase.ceiling.get("likes_per_second")
+    like_rate = w.get("like_rate_achieved")
     return {
         "sockets held": sockets,
         "connect time (s)": connected_in,
@@ -57,7 +63,12 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         "sockets checked at the end": c.get("sockets_checked", 0),
         "sockets not equal to the database": c.get("sockets_wrong"),
         "sockets with another leaderboard": c.get("sockets_wrong_leaderboard"),
-        "likes/s sent (REST)": w.get("like_rate_achieved"),
+        "likes/s sent (REST)": like_rate,
+        # Every process that takes the REST writes (all workers), over the window, per like answered.
+        "server CPU per like (ms)": 1000 * write_cpu / likes_ok if likes_ok else None,
+        "all server processes' CPU per like (ms)": 1000 * all_cpu / likes_ok if likes_ok else None,
+        "like ceiling (statements/s)": ceiling,
+        "likes/s ÷ ceiling": like_rate / ceiling if ceiling and like_rate is not None else None,
         "like request p50 (ms)": 1000 * like_latency["p50"] if like_latency else None,
         "like request p99 (ms)": 1000 * like_latency["p99"] if like_latency else None,
         "writes skipped (all writers busy)": w.get("skipped"),
@@ -138,6 +149,9 @@ def write_report(out: Path, result: dict[str, Any], command: str, options: dict[
         )
         lines.append("")
     for p in phases:
+        lines += processes_table(p)
+        lines += endpoints_table(p)
+    for p in phases:
         for note in p.notes:
             lines.append(f"- {p.name}: {note}")
         if p.client.get("wrong_examples"):
@@ -153,10 +167,82 @@ def write_report(out: Path, result: dict[str, Any], command: str, options: dict[
     ]
     report_path = out / "report.md"
     report_path.write_text("\n".join(lines))
-    (out / "figures.json").write_text(json.dumps({"command": command, "options": options, "figures": table}, indent=1))
+    details = {
+        p.name: {
+            "processes": p.processes_in_window(list(dict.fromkeys(p.server_names + p.write_server_names))),
+            "endpoints": endpoint_figures(p),
+            "ceiling": p.ceiling,
+        }
+        for p in phases
+    }
+    (out / "figures.json").write_text(
+        json.dumps({"command": command, "options": options, "figures": table, "details": details}, indent=1)
+    )
     if "karmafeed" in by_name:
         (out / "karmafeed-ticks.json").write_text(json.dumps(by_name["karmafeed"].ticks))
     return report_path
+
+
+def processes_table(phase: PhaseResult) -> list[str]:
+    """Every server process, its CPU over the window and the CPUs it was allowed to run on."""
+    rows = phase.processes_in_window(list(dict.fromkeys(phase.server_names + phase.write_server_names)))
+    if not rows:
+        return []
+    writes = set(phase.write_server_names)
+    sockets = set(phase.server_names)
+    lines = [
+        f"Server processes, {phase.name} (CPU over the window; 'may run on' is each process's CPU affinity):",
+        "",
+        "| server | role | pid | process | CPU (% of a core) | CPU (s) | may run on CPUs |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        role = " + ".join(r for r, names in (("sockets", sockets), ("REST", writes)) if row["server"] in names)
+        lines.append(
+            f"| {row['server']} | {role} | {row['pid']} | `{row['process']}` | {row['cpu_percent']:.1f} | "
+            f"{row['cpu_seconds']:.2f} | {','.join(map(str, row['cpus']))} |"
+        )
+    return [*lines, ""]
+
+
+def endpoint_figures(phase: PhaseResult) -> list[dict[str, Any]]:
+    found = []
+    for result in phase.endpoints:
+        start, end = result["window"]
+        cpu = phase.cpu_seconds(phase.write_server_names, window=(start - 0.6, end + 0.6))
+        latency = result.get("latency", {})
+        found.append(
+            {
+                "endpoint": result["name"],
+                "requests/s": result["requests_per_second"],
+                "answered": result["answered"],
+                "skipped": result["skipped"],
+                "p50 (ms)": 1000 * latency.get("p50", 0.0),
+                "p99 (ms)": 1000 * latency.get("p99", 0.0),
+                "server CPU per request (ms)": 1000 * cpu / result["answered"] if result["answered"] else None,
+                "statuses": result["statuses"],
+            }
+        )
+    return found
+
+
+def endpoints_table(phase: PhaseResult) -> list[str]:
+    rows = endpoint_figures(phase)
+    if not rows:
+        return []
+    lines = [
+        "Each REST endpoint alone (CPU of the REST server processes over its window, ÷ requests answered;",
+        "sampled twice a second, so short windows carry up to half a second of the neighbours' CPU):",
+        "",
+        "| endpoint | requests/s | answered | skipped | p50 (ms) | p99 (ms) | server CPU per request (ms) | answers |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['endpoint']} | {fmt(r['requests/s'])} | {r['answered']} | {r['skipped']} | {fmt(r['p50 (ms)'])} | "
+            f"{fmt(r['p99 (ms)'])} | {fmt(r['server CPU per request (ms)'])} | {r['statuses']} |"
+        )
+    return [*lines, ""]
 
 
 def ratio_text(table: dict[str, dict[str, Any]], figure: str) -> str:
@@ -173,9 +259,9 @@ def pinning_text(pinned: dict[str, Any]) -> str:
     if not pinned.get("server"):
         return "No CPU pinning (fewer than 2 usable CPUs, or --no-pin)."
     return (
-        f"The socket-serving process (uvicorn, or the bare server) is pinned to CPU {pinned['server']} and the "
-        f"load client to CPU {pinned['client']} (os.sched_setaffinity); PostgreSQL, Redis, the writers and "
-        "the write-only worker float."
+        f"Pinning: a single socket worker (or the bare server) to CPU {pinned['server']}, the load client to CPU "
+        f"{pinned['client']} (os.sched_setaffinity); several socket workers, the REST workers, PostgreSQL, Redis "
+        "and the writers float. Each server process's own affinity is in the table below."
     )
 
 

@@ -24,6 +24,9 @@ from loadtest.stack import BenchError, Child, Database, Processes
 
 # Time after the last write for the last flush, and the leaderboard push (<= 1 s), to land.
 SETTLE_SECONDS = 3.0
+# The like ceiling: PostgreSQL connections replaying the like statement, and for how long.
+CEILING_THREADS = 16
+CEILING_SECONDS = 5.0
 
 
 @dataclass
@@ -36,6 +39,10 @@ class Options:
     comment_rate: float
     workers: int
     write_workers: int
+    http_server: str
+    endpoints: bool
+    endpoint_rate: float
+    endpoint_duration: float
     socket_auth: str
     out_dir: Path
     pin: bool
@@ -65,14 +72,29 @@ class Sampler(threading.Thread):
             self.watched.pop(name, None)
 
     def sample_now(self) -> dict[str, Any]:
+        """Each watched process with its children (a gunicorn master's workers), summed and one by one."""
         row: dict[str, Any] = {"t": time.time()}
         with self.lock:
             for name, proc in self.watched.items():
                 try:
-                    cpu = proc.cpu_times()
-                    row[name] = {"cpu": cpu.user + cpu.system, "rss": proc.memory_info().rss}
+                    tree = [proc, *proc.children(recursive=True)]
                 except psutil.Error:
                     continue
+                cpu_total, rss_total = 0.0, 0
+                procs: dict[int, dict[str, Any]] = {}
+                for member in tree:
+                    try:
+                        cpu = member.cpu_times()
+                        used = cpu.user + cpu.system
+                        rss = member.memory_info().rss
+                        cpus = member.cpu_affinity()
+                        title = " ".join(member.cmdline()[1:3])
+                    except psutil.Error:
+                        continue
+                    cpu_total += used
+                    rss_total += rss
+                    procs[member.pid] = {"cpu": used, "cpus": cpus, "name": title}
+                row[name] = {"cpu": cpu_total, "rss": rss_total, "procs": procs}
         self.samples.append(row)
         return row
 
@@ -108,19 +130,50 @@ class PhaseResult:
     ticks: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     server_names: list[str] = field(default_factory=list)
+    # The servers that take the REST writes (the socket servers too when they take them).
+    write_server_names: list[str] = field(default_factory=list)
+    ceiling: dict[str, Any] = field(default_factory=dict)
+    endpoints: list[dict[str, Any]] = field(default_factory=list)
     client_name: str = ""
     window: tuple[float, float] = (0.0, 0.0)
     rss_before: int = 0
     rss_connected: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def cpu_seconds(self, names: list[str]) -> float:
-        start, end = self.window
+    def cpu_seconds(self, names: list[str], window: tuple[float, float] | None = None) -> float:
+        start, end = window or self.window
         inside = [s for s in self.samples if start <= s["t"] <= end]
         if len(inside) < 2:
             return 0.0
         first, last = inside[0], inside[-1]
         return sum(last[n]["cpu"] - first[n]["cpu"] for n in names if n in first and n in last)
+
+    def processes_in_window(self, names: list[str]) -> list[dict[str, Any]]:
+        """Every process of the named trees: its CPU over the window and the CPUs it may run on."""
+        start, end = self.window
+        inside = [s for s in self.samples if start <= s["t"] <= end]
+        if len(inside) < 2:
+            return []
+        first, last = inside[0], inside[-1]
+        seconds = last["t"] - first["t"]
+        found = []
+        for name in names:
+            if name not in first or name not in last:
+                continue
+            for pid, now in last[name]["procs"].items():
+                before = first[name]["procs"].get(pid, {"cpu": 0.0})
+                used = now["cpu"] - before["cpu"]
+                found.append(
+                    {
+                        "server": name,
+                        "pid": pid,
+                        "process": now["name"],
+                        "cpu_seconds": used,
+                        "cpu_percent": 100 * used / seconds if seconds else 0.0,
+                        "cpus": now["cpus"],
+                    }
+                )
+        return found
 
     def sampled_seconds(self) -> float:
         start, end = self.window
@@ -173,7 +226,7 @@ class Bench:
         o = self.o
         status(f"database {self.database.name}: recreate, migrate, seed")
         self.database.recreate()
-        flush_redis(self.redis_db)
+        forget_redis_keys(self.redis_db, stack.redis_prefix(self.database))
         env = stack.server_env(self.database, redis_db=self.redis_db, extra=o.server_env)
         stack.manage(["migrate", "--noinput", "-v0"], env, what="migrate")
         stack.manage(
@@ -198,31 +251,52 @@ class Bench:
             "pinned": {"server": self.server_cpus, "client": self.client_cpus},
         }
 
-    def start_servers(self, env: dict[str, str]) -> tuple[list[int], list[int], list[Child]]:
+    def start_servers(self, env: dict[str, str]) -> tuple[list[int], list[int], list[Child], list[Child]]:
+        """Socket workers (uvicorn, one process and port each) and the write servers.
+
+        With --http-server gunicorn the writes go to one gunicorn master with --write-workers
+        threaded WSGI workers, as in production; with uvicorn, to --write-workers more uvicorn
+        processes. With no write workers the socket workers take the writes too.
+        """
         o = self.o
         socket_ports: list[int] = []
-        write_ports: list[int] = []
-        children: list[Child] = []
-        for index in range(o.workers + o.write_workers):
+        socket_servers: list[Child] = []
+        for _ in range(o.workers):
             port = stack.free_port()
-            serves_sockets = index < o.workers
-            cpus = self.server_cpus if serves_sockets and o.workers == 1 else None
-            child = self.processes.start(f"uvicorn-{port}", stack.uvicorn_argv(port), env=env, cpus=cpus)
-            children.append(child)
-            (socket_ports if serves_sockets else write_ports).append(port)
-        for child, port in zip(children, socket_ports + write_ports, strict=True):
+            cpus = self.server_cpus if o.workers == 1 else None
+            socket_servers.append(
+                self.processes.start(
+                    f"uvicorn-{port}", stack.uvicorn_argv(port), env=env, cpus=cpus, cwd=stack.BACKEND_DIR
+                )
+            )
+            socket_ports.append(port)
+        write_ports: list[int] = []
+        write_servers: list[Child] = []
+        if o.write_workers and o.http_server == "gunicorn":
+            port = stack.free_port()
+            argv = stack.gunicorn_http_argv(port, workers=o.write_workers)
+            write_servers.append(self.processes.start(f"gunicorn-{port}", argv, env=env, cwd=stack.BACKEND_DIR))
+            write_ports.append(port)
+        else:
+            for _ in range(o.write_workers):
+                port = stack.free_port()
+                argv = stack.uvicorn_argv(port)
+                write_servers.append(self.processes.start(f"uvicorn-{port}", argv, env=env, cwd=stack.BACKEND_DIR))
+                write_ports.append(port)
+        for child, port in zip(socket_servers + write_servers, socket_ports + write_ports, strict=True):
             stack.wait_http(f"http://127.0.0.1:{port}/api/health/", child)
-        return socket_ports, write_ports or socket_ports, children
+        return socket_ports, write_ports or socket_ports, socket_servers, write_servers or socket_servers
 
     def karmafeed_phase(self, facts: dict[str, Any]) -> PhaseResult:
         o = self.o
         phase = PhaseResult("karmafeed")
-        status("starting uvicorn (the Makefile's production flags)")
-        socket_ports, write_ports, servers = self.start_servers(facts["env"])
-        socket_servers = servers[: o.workers]
-        for child in socket_servers:
+        status(f"starting the servers (sockets: uvicorn; writes: {o.http_server})")
+        socket_ports, write_ports, socket_servers, write_servers = self.start_servers(facts["env"])
+        servers = socket_servers + [child for child in write_servers if child not in socket_servers]
+        for child in servers:
             self.sampler.watch(child.name, child.pid)
-            phase.server_names.append(child.name)
+        phase.server_names = [child.name for child in socket_servers]
+        phase.write_server_names = [child.name for child in write_servers]
         rng = random.Random(7)
         sessions = facts["sessions"]
         cookie_names = sessions["cookie_names"]
@@ -272,11 +346,60 @@ class Bench:
         phase.window = (started, time.time())
         truth = self.database_truth(phase.writers.get("writes", {}), socket_ports[0])
         phase.client = self.finish_client(client, truth)
+        if o.endpoints:
+            phase.endpoints = self.endpoints_phase(facts, write_ports[0])
         phase.samples = list(self.sampler.samples)
         for child in servers:
             self.sampler.forget(child.name)
             self.processes.stop(child)
+        phase.ceiling = self.like_ceiling(facts)
         return phase
+
+    def endpoints_phase(self, facts: dict[str, Any], port: int) -> list[dict[str, Any]]:
+        """Each REST endpoint alone at --endpoint-rate for --endpoint-duration seconds."""
+        o = self.o
+        sessions = facts["sessions"]
+        config = {
+            "target": f"http://127.0.0.1:{port}",
+            "sessions": sessions["sessions"],
+            "cookie_names": sessions["cookie_names"],
+            "rate": o.endpoint_rate,
+            "duration": o.endpoint_duration,
+            "thread_post_id": facts["newest"][-1],
+            "thread_comments": 1000,
+            "profile_username": sessions["sessions"][0]["username"],
+            "result_path": str(self.out / "endpoints.json"),
+        }
+        status("endpoints: creates, then reads, one at a time")
+        child = self.start_json_child("endpoints", "loadtest.endpoints", config, cpus=None)
+        while child.popen.poll() is None:
+            for source, line in self.drain(timeout=0.5):
+                if line["kind"] == "warning":
+                    print(f"  {source}: {line['message']}", flush=True)
+        self.wait_exit(child, timeout=600)
+        return list(json.loads((self.out / "endpoints.json").read_text()))
+
+    def like_ceiling(self, facts: dict[str, Any]) -> dict[str, Any]:
+        """The like statement replayed from plain psycopg connections, servers stopped."""
+        o = self.o
+        status("like ceiling: the like statement without the web stack")
+        sessions = facts["sessions"]["sessions"]
+        config = {
+            "database_url": self.database.url,
+            "user_ids": [s["user_id"] for s in sessions],
+            "post_ids": o.scenario.writer_targets(facts["newest"]),
+            "threads": CEILING_THREADS,
+            "duration": CEILING_SECONDS,
+            "result_path": str(self.out / "ceiling.json"),
+        }
+        config_path = self.out / "ceiling-config.json"
+        config_path.write_text(json.dumps(config))
+        env = {**facts["env"], "PYTHONPATH": str(stack.REPO_DIR)}
+        child = self.processes.start(
+            "ceiling", stack.python_module_argv("loadtest.ceiling", str(config_path)), env=env, cwd=stack.BACKEND_DIR
+        )
+        self.wait_exit(child, timeout=CEILING_SECONDS + 60)
+        return dict(json.loads((self.out / "ceiling.json").read_text()))
 
     def bare_phase(self, name: str, *, ticks_per_second: float, events_per_frame: int) -> PhaseResult:
         o = self.o
@@ -485,10 +608,13 @@ def bench_env() -> dict[str, str]:
     return env
 
 
-def flush_redis(db: int) -> None:
+def forget_redis_keys(db: int, prefix: str) -> None:
+    """Delete the keys an earlier run left under the bench's prefix (never the whole database)."""
     import redis
 
-    redis.Redis(host="127.0.0.1", port=6379, db=db).flushdb()
+    client = redis.Redis(host="127.0.0.1", port=6379, db=db)
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        client.delete(key)
 
 
 def machine_facts() -> dict[str, Any]:

@@ -5,6 +5,8 @@ spread       each socket follows one random feed page (20 posts) of a larger fee
 leaderboard  sockets follow nothing but the leaderboard; likes keep reshuffling the top 5
 churn        hot, while sockets keep dropping and new ones connect
 likes        the like endpoint itself: a high like rate, with followers so the push is included
+reads        each REST endpoint alone: post and comment creates, feed page, a 1,000-comment
+             thread, a profile, the leaderboard (requests/s, p99, server CPU per request)
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ class Scenario:
     write_workers: int = 1
     # Sockets dropped and reopened each second, as a share of all sockets.
     churn_share: float = 0.0
+    # After the writes, each REST endpoint alone (creates, reads) at a set rate.
+    endpoints: bool = False
 
     def follow_sets(self, newest_first: list[int], rng: random.Random) -> list[list[int]]:
         if self.name == "leaderboard":
@@ -65,5 +69,6 @@ SCENARIOS: dict[str, Scenario] = {
     "spread": Scenario("spread", posts=1000, like_rate=200, comment_rate=5),
     "leaderboard": Scenario("leaderboard", posts=60, like_rate=200, comment_rate=0),
     "churn": Scenario("churn", posts=40, like_rate=100, comment_rate=2, churn_share=0.02),
-    "likes": Scenario("likes", posts=40, like_rate=1000, comment_rate=0, workers=1, write_workers=0),
+    "likes": Scenario("likes", posts=40, like_rate=1000, comment_rate=0, workers=1, write_workers=2),
+    "reads": Scenario("reads", posts=40, like_rate=0, comment_rate=0, endpoints=True),
 }

@@ -22,28 +22,7 @@ BACKEND_DIR = REPO_DIR / "backend"
 VENV_BIN = BACKEND_DIR / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
 
-# The production flags of the Makefile's serve-only recipe (UVICORN_FLAGS), kept identical
-# so the bench measures what production runs.
-UVICORN_FLAGS = [
-    "--app-dir",
-    str(BACKEND_DIR),
-    "--ws",
-    "websockets-sansio",
-    "--loop",
-    "uvloop",
-    "--http",
-    "httptools",
-    "--lifespan",
-    "on",
-    "--ws-max-size",
-    "1048576",
-    "--ws-per-message-deflate",
-    "false",
-    "--no-access-log",
-    "--proxy-headers",
-    "--forwarded-allow-ips",
-    "127.0.0.1",
-]
+GUNICORN_CONFIG = REPO_DIR / "deploy" / "gunicorn.conf.py"
 
 
 class BenchError(RuntimeError):
@@ -187,13 +166,17 @@ class Database:
         return psycopg.connect(self.url, autocommit=True)
 
 
+def redis_prefix(database: Database) -> str:
+    return f"bench-{database.name}"
+
+
 def server_env(database: Database, *, redis_db: int, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
             "DATABASE_URL": database.url,
             "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
-            "REDIS_CHANNEL_PREFIX": f"bench-{database.name}",
+            "REDIS_CHANNEL_PREFIX": redis_prefix(database),
             "DJANGO_SETTINGS_MODULE": "config.settings",
             # Production mode, as deployed, minus the HTTPS redirect (the bench speaks plain HTTP).
             "DJANGO_DEBUG": "0",
@@ -219,14 +202,23 @@ def manage(args: list[str], env: dict[str, str], *, what: str) -> str:
 
 
 def uvicorn_argv(port: int) -> list[str]:
+    """One socket worker as `make run` serves (config.serving holds the server's options); run in backend/."""
+    return [PYTHON, "-m", "config.serving", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def gunicorn_http_argv(port: int, *, workers: int) -> list[str]:
+    """The REST workers as `make stack` and compose run them; run in backend/."""
     return [
-        str(VENV_BIN / "uvicorn"),
-        "config.asgi:application",
-        *UVICORN_FLAGS,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
+        str(VENV_BIN / "gunicorn"),
+        "config.wsgi:application",
+        "--config",
+        str(GUNICORN_CONFIG),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--name",
+        "http",
     ]
 
 
