@@ -21,12 +21,6 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 MANAGE := cd $(ROOT)/backend && $(PY) manage.py
-# uvicorn with the sans-I/O websocket protocol: measured the cheapest per frame (README).
-# No per-message deflate: compression would cost a deflate per socket per frame, and without
-# it the hub frames each broadcast once for every socket.
-UVICORN_FLAGS := --app-dir $(ROOT)/backend --ws websockets-sansio --loop uvloop --http httptools \
-	--lifespan on --ws-max-size 1048576 --ws-per-message-deflate false --no-access-log \
-	--proxy-headers --forwarded-allow-ips 127.0.0.1
 
 .PHONY: help run serve test backend-install frontend-install frontend-build services chromium \
 	lint test-backend test-loadtest test-frontend test-e2e screenshots clean
@@ -89,7 +83,8 @@ serve: backend-install ## migrate and serve what is built (no seeding, no fronte
 serve-only: ## serve as it is: collect static files and start uvicorn
 	$(MANAGE) collectstatic --noinput -v0
 	@echo "KarmaFeed on http://$(HOST):$(PORT)  (database: $(or $(DATABASE_URL),embedded SQLite); events: $(or $(REDIS_URL),in-memory))"
-	exec $(VENV)/bin/uvicorn config.asgi:application $(UVICORN_FLAGS) --host $(HOST) --port $(PORT)
+	@# One uvicorn process; its options live in backend/config/serving.py, shared with make stack.
+	cd $(ROOT)/backend && exec $(PY) -m config.serving --host $(HOST) --port $(PORT)
 
 # --- tests ------------------------------------------------------------------------------
 test: lint test-backend test-loadtest test-frontend test-e2e ## every check and test; leaves the git tree as it found it

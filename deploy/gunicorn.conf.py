@@ -9,6 +9,7 @@ mode asks), so /metrics stops counting its open sockets.
 """
 
 import os
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import multiprocess
@@ -16,8 +17,8 @@ from prometheus_client import multiprocess
 # The REST API: threads in few processes. A request mostly waits on PostgreSQL and Redis, and
 # threads keep nginx's upstream connections alive (a sync worker closes every one).
 worker_class = "gthread"
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+workers = 2
+threads = int(os.environ.get("GUNICORN_THREADS") or "8")
 # Longer than nginx keeps an idle upstream connection, so gunicorn never closes one under it.
 keepalive = 75
 # A socket worker's loop notifies the master between rounds of fan-out; give a busy one room.
@@ -41,12 +42,15 @@ def post_fork(server: Any, worker: Any) -> None:
     """Name each worker in X-Served-By: "<KARMAFEED_WORKER_ID or the master's name>.<n>"."""
     base = os.environ.get("KARMAFEED_WORKER_ID") or server.proc_name
     os.environ["KARMAFEED_WORKER_ID"] = f"{base}.{worker.age}"
-    pid_dir = os.environ.get("GUNICORN_WORKER_PID_DIR")
-    if pid_dir:
-        with open(os.path.join(pid_dir, f"{os.environ['KARMAFEED_WORKER_ID']}.pid"), "w") as pid_file:
-            pid_file.write(f"{worker.pid}\n")
+    if pid_dir := os.environ.get("GUNICORN_WORKER_PID_DIR"):
+        Path(pid_dir, f"{os.environ['KARMAFEED_WORKER_ID']}.pid").write_text(f"{worker.pid}\n")
 
 
 def child_exit(server: Any, worker: Any) -> None:
+    """A worker ended: its live gauges leave /metrics (its counters keep counting), its pid file goes."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)
+    if pid_dir := os.environ.get("GUNICORN_WORKER_PID_DIR"):
+        for pid_file in Path(pid_dir).glob("*.pid"):
+            if pid_file.read_text().strip() == str(worker.pid):
+                pid_file.unlink(missing_ok=True)

@@ -1,17 +1,19 @@
-"""The production topology on this machine: nginx in front of several uvicorn workers.
+"""The production topology on this machine: nginx in front of socket workers and HTTP workers.
 
     stack.py start   render nginx's config into STACK_DIR, then become honcho running
-                     deploy/Procfile: STACK_WORKERS workers and nginx, in the foreground
+                     deploy/Procfile: two gunicorn masters (STACK_WORKERS socket workers,
+                     STACK_HTTP_WORKERS HTTP workers) and nginx, in the foreground
     stack.py stop    stop the stack that STACK_DIR's pid files name, and only that
 
 `make stack` and `make stack-stop` call it (mk/stack.mk); the deploy tests start it the same
 way. Its settings come from the environment:
 
-    UVICORN_FLAGS       the server flags of the Makefile (required)
     STACK_DIR           state: pid files, rendered nginx config, metrics (default var/stack)
     STACK_PORT          where nginx listens on 127.0.0.1 (default 8080)
-    STACK_WORKERS       how many uvicorn workers (default 2)
-    STACK_WORKER_PORT   the first worker's port; the others follow it (default 8181)
+    STACK_WORKERS       how many socket workers (uvicorn, /ws/; default 2)
+    STACK_HTTP_WORKERS  how many HTTP workers (WSGI threads, /api/ and the rest; default 2)
+    STACK_WORKER_PORT   the socket workers' port (default 8181)
+    STACK_HTTP_PORT     the HTTP workers' port (default STACK_WORKER_PORT + 1)
     STACK_FRONTEND_ROOT the built browser app (default frontend/dist)
 
 Everything else (DATABASE_URL, REDIS_URL, DJANGO_*) passes through to the workers.
@@ -59,7 +61,7 @@ def upstream_servers(addresses: list[str]) -> str:
     return "\n    ".join(f"server {address};" for address in addresses)
 
 
-def render_nginx(prefix: Path, *, listen: str, upstreams: list[str], frontend_root: Path) -> None:
+def render_nginx(prefix: Path, *, listen: str, api: list[str], sockets: list[str], frontend_root: Path) -> None:
     """Write nginx.conf and karmafeed.conf into `prefix`, with the temp folders nginx needs."""
     for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (prefix / "tmp" / temp).mkdir(parents=True, exist_ok=True)
@@ -67,7 +69,8 @@ def render_nginx(prefix: Path, *, listen: str, upstreams: list[str], frontend_ro
         SITE_TEMPLATE.read_text(),
         {
             "NGINX_LISTEN": listen,
-            "NGINX_UPSTREAM_SERVERS": upstream_servers(upstreams),
+            "NGINX_API_SERVERS": upstream_servers(api),
+            "NGINX_SOCKET_SERVERS": upstream_servers(sockets),
             "NGINX_FRONTEND_ROOT": str(frontend_root),
         },
     )
@@ -92,13 +95,17 @@ class StackDir:
     def __init__(self, path: Path) -> None:
         self.path = path.resolve()
         self.pids = self.path / "pids"
+        # Each gunicorn worker's pid, named by its worker id (web.1, http.2, ...).
+        self.worker_pids = self.pids / "workers"
         self.nginx = self.path / "nginx"
         self.metrics = self.path / "prometheus"
         self.manager_pid_file = self.path / "stack.pid"
 
     def pid_files(self) -> list[Path]:
         files = [self.manager_pid_file, self.nginx / "nginx.pid"]
-        return files + (sorted(self.pids.glob("*.pid")) if self.pids.is_dir() else [])
+        for folder in (self.pids, self.worker_pids):
+            files += sorted(folder.glob("*.pid")) if folder.is_dir() else []
+        return files
 
     def running_pids(self) -> list[int]:
         """Processes of this stack that are alive, read from its pid files."""
@@ -132,7 +139,7 @@ class StackDir:
         for stale in (self.pids, self.metrics, self.nginx):
             shutil.rmtree(stale, ignore_errors=True)
         # A fresh metrics folder: samples of an earlier run's workers must not be summed in.
-        for folder in (self.pids, self.metrics, self.nginx):
+        for folder in (self.worker_pids, self.metrics, self.nginx):
             folder.mkdir(parents=True)
 
 
@@ -148,29 +155,31 @@ def port_is_free(port: int) -> bool:
 
 
 def start() -> NoReturn:
-    flags = os.environ.get("UVICORN_FLAGS", "").strip()
-    if not flags:
-        raise StackError("UVICORN_FLAGS is not set: start the stack with `make stack`")
     state = StackDir(Path(os.environ.get("STACK_DIR") or REPO_DIR / "var" / "stack"))
     port = _env_int("STACK_PORT", 8080)
     workers = _env_int("STACK_WORKERS", 2)
-    first_worker_port = _env_int("STACK_WORKER_PORT", 8181)
-    worker_ports = list(range(first_worker_port, first_worker_port + workers))
+    http_workers = _env_int("STACK_HTTP_WORKERS", 2)
+    socket_port = _env_int("STACK_WORKER_PORT", 8181)
+    http_port = _env_int("STACK_HTTP_PORT", socket_port + 1)
     frontend_root = Path(os.environ.get("STACK_FRONTEND_ROOT") or REPO_DIR / "frontend" / "dist").resolve()
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
     if nginx is None:
         raise StackError("nginx is not installed: run `make nginx`")
 
     state.reset()
-    busy = [p for p in [port, *worker_ports] if not port_is_free(p)]
+    busy = [p for p in [port, socket_port, http_port] if not port_is_free(p)]
     if busy:
-        raise StackError(f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use (STACK_PORT, STACK_WORKER_PORT)")
+        raise StackError(
+            f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use "
+            "(STACK_PORT, STACK_WORKER_PORT, STACK_HTTP_PORT)"
+        )
     if not (frontend_root / "index.html").is_file():
         print(f"stack: no built app in {frontend_root}; pages will 404 (make frontend-build)", file=sys.stderr)
     render_nginx(
         state.nginx,
         listen=f"127.0.0.1:{port}",
-        upstreams=[f"127.0.0.1:{p}" for p in worker_ports],
+        api=[f"127.0.0.1:{http_port}"],
+        sockets=[f"127.0.0.1:{socket_port}"],
         frontend_root=frontend_root,
     )
     checked = subprocess.run(  # noqa: S603 - nginx found above, arguments are ours
@@ -191,10 +200,19 @@ def start() -> NoReturn:
         "STACK_VENV": str(VENV_DIR),
         "STACK_NGINX": nginx,
         "PROMETHEUS_MULTIPROC_DIR": str(state.metrics),
+        "GUNICORN_WORKER_PID_DIR": str(state.worker_pids),
+        "STACK_WORKERS": str(workers),
+        "STACK_HTTP_WORKERS": str(http_workers),
+        "STACK_WORKER_PORT": str(socket_port),
+        "STACK_HTTP_PORT": str(http_port),
         "PYTHONUNBUFFERED": "1",
     }
     state.manager_pid_file.write_text(f"{os.getpid()}\n")
-    print(f"stack: http://127.0.0.1:{port} -> nginx -> {workers} workers on ports {worker_ports}", flush=True)
+    print(
+        f"stack: http://127.0.0.1:{port} -> nginx -> {workers} socket workers on port {socket_port}, "
+        f"{http_workers} HTTP workers on port {http_port}",
+        flush=True,
+    )
     honcho = str(VENV_DIR / "bin" / "honcho")
     # The Procfile's paths are relative to the repository; honcho runs them in its own folder.
     os.chdir(REPO_DIR)
@@ -208,10 +226,8 @@ def start() -> NoReturn:
             str(PROCFILE),
             "--env",
             str(empty_env_file),
-            "--port",
-            str(first_worker_port),
             "--concurrency",
-            f"web={workers},nginx=1",
+            "sockets=1,http=1,nginx=1",
         ],
         env,
     )

@@ -1,28 +1,32 @@
 # The production topology on one host (docs/deploy.md): Debian's nginx on
-# http://127.0.0.1:$(STACK_PORT) in front of $(STACK_WORKERS) uvicorn workers, on the local
+# http://127.0.0.1:$(STACK_PORT) in front of $(STACK_WORKERS) socket workers (uvicorn) and
+# $(STACK_HTTP_WORKERS) HTTP workers (WSGI), two gunicorn masters, on the local
 # PostgreSQL and Redis, run by honcho (deploy/Procfile) in the foreground until Ctrl-C.
 #   make stack        build, migrate, start          make stack-stop   stop it from elsewhere
 
 STACK_PORT ?= 8080
 STACK_WORKERS ?= 2
+STACK_HTTP_WORKERS ?= 2
 STACK_WORKER_PORT ?= 8181
+STACK_HTTP_PORT ?= 8182
 STACK_DIR ?= $(ROOT)/var/stack
 STACK_DATABASE ?= karmafeed
 STACK_REDIS_URL ?= redis://127.0.0.1:6379/0
 STACK_FRONTEND_ROOT ?= $(ROOT)/frontend/dist
 
-.PHONY: stack stack-stop stack-uvicorn-flags
+.PHONY: stack stack-stop
 
 stack stack-stop: export STACK_DIR := $(STACK_DIR)
 stack: export STACK_PORT := $(STACK_PORT)
 stack: export STACK_WORKERS := $(STACK_WORKERS)
+stack: export STACK_HTTP_WORKERS := $(STACK_HTTP_WORKERS)
 stack: export STACK_WORKER_PORT := $(STACK_WORKER_PORT)
+stack: export STACK_HTTP_PORT := $(STACK_HTTP_PORT)
 stack: export STACK_FRONTEND_ROOT := $(STACK_FRONTEND_ROOT)
 stack: export DATABASE_URL := postgres://postgres@127.0.0.1:5432/$(STACK_DATABASE)
 stack: export REDIS_URL := $(STACK_REDIS_URL)
-stack: export UVICORN_FLAGS := $(UVICORN_FLAGS)
 
-stack: backend-install frontend-build services nginx ## nginx in front of STACK_WORKERS workers on PostgreSQL and Redis, on http://127.0.0.1:STACK_PORT
+stack: backend-install frontend-build services nginx ## nginx, STACK_WORKERS socket and STACK_HTTP_WORKERS HTTP workers, on http://127.0.0.1:STACK_PORT
 	@psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$(STACK_DATABASE)'" \
 		| grep -q 1 || createdb -h 127.0.0.1 -U postgres $(STACK_DATABASE)
 	$(MANAGE) migrate --noinput
@@ -33,6 +37,3 @@ stack: backend-install frontend-build services nginx ## nginx in front of STACK_
 stack-stop: backend-install ## stop a running make stack from another shell
 	$(PY) $(ROOT)/deploy/stack.py stop
 
-# The deploy tests start the stack with exactly the flags `make serve` uses.
-stack-uvicorn-flags: ## print the uvicorn flags every worker runs with
-	@echo '$(UVICORN_FLAGS)'

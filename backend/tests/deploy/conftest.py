@@ -1,6 +1,7 @@
-"""The local stack (deploy/stack.py, deploy/Procfile) as the tests run it: nginx and uvicorn
-workers under honcho, started exactly as `make stack` starts them, on free ports, against the
-test database and the test Redis prefix, stopped with `stack.py stop` as `make stack-stop` does.
+"""The local stack (deploy/stack.py, deploy/Procfile) as the tests run it: nginx and two gunicorn
+masters (socket workers, HTTP workers) under honcho, started exactly as `make stack` starts
+them, on free ports, against the test database and the test Redis prefix, stopped with
+`stack.py stop` as `make stack-stop` does.
 """
 
 import importlib.util
@@ -34,17 +35,6 @@ def load_stack_module() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def makefile_uvicorn_flags() -> str:
-    """UVICORN_FLAGS as the Makefile defines them (what `make serve` and `make stack` run)."""
-    done = subprocess.run(
-        ["make", "--no-print-directory", "-s", "-C", str(REPO_DIR), "stack-uvicorn-flags"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 def free_port_run(count: int) -> int:
@@ -86,11 +76,13 @@ def http(method: str, url: str, *, headers: dict[str, str] | None = None, body: 
 class Stack:
     """One running stack: its ports, state folder, output, and the way to stop it."""
 
-    def __init__(self, state_dir: Path, *, workers: int, frontend_root: Path) -> None:
+    def __init__(self, state_dir: Path, *, workers: int, frontend_root: Path, http_workers: int = 2) -> None:
         self.state_dir = state_dir
         self.workers = workers
+        self.http_workers = http_workers
         self.port = free_port_run(1)
-        self.first_worker_port = free_port_run(workers)
+        self.socket_port = free_port_run(1)
+        self.http_port = free_port_run(1)
         self.log_path = state_dir.parent / f"{state_dir.name}.log"
         self.frontend_root = frontend_root
         self.process: subprocess.Popen[bytes] | None = None
@@ -99,15 +91,29 @@ class Stack:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _live_workers(self, prefix: str) -> dict[str, int]:
+        """Worker id -> pid of the live workers of one master, from their pid files."""
+        found = {}
+        for pid_file in sorted((self.state_dir / "pids" / "workers").glob(f"{prefix}.*.pid")):
+            try:
+                pid = int(pid_file.read_text())
+            except (OSError, ValueError):
+                continue
+            if Path(f"/proc/{pid}").exists():
+                found[pid_file.name.removesuffix(".pid")] = pid
+        return found
+
     @property
     def worker_names(self) -> list[str]:
-        return [f"web.{i + 1}" for i in range(self.workers)]
+        """The socket workers now alive (web.1, web.2; a replaced one comes back as web.3)."""
+        return list(self._live_workers("web"))
 
-    def worker_url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.first_worker_port + self.worker_names.index(name)}"
+    @property
+    def http_worker_names(self) -> list[str]:
+        return list(self._live_workers("http"))
 
     def worker_pid(self, name: str) -> int:
-        return int((self.state_dir / "pids" / f"{name}.worker.pid").read_text())
+        return int((self.state_dir / "pids" / "workers" / f"{name}.pid").read_text())
 
     def environment(self) -> dict[str, str]:
         database = settings.DATABASES["default"]
@@ -126,11 +132,12 @@ class Stack:
             "DATABASE_URL": f"postgres://{credentials}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
             "REDIS_URL": settings.REDIS_URL,
             "REDIS_CHANNEL_PREFIX": os.environ["REDIS_CHANNEL_PREFIX"],
-            "UVICORN_FLAGS": makefile_uvicorn_flags(),
             "STACK_DIR": str(self.state_dir),
             "STACK_PORT": str(self.port),
             "STACK_WORKERS": str(self.workers),
-            "STACK_WORKER_PORT": str(self.first_worker_port),
+            "STACK_HTTP_WORKERS": str(self.http_workers),
+            "STACK_WORKER_PORT": str(self.socket_port),
+            "STACK_HTTP_PORT": str(self.http_port),
             "STACK_FRONTEND_ROOT": str(self.frontend_root),
             "DJANGO_STATIC_ROOT": str(self.state_dir.parent / "static"),
         }
@@ -152,15 +159,18 @@ class Stack:
             raise
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-        """Until nginx and every worker answer /api/health/ with 200."""
+        """Until every worker runs and nginx and both masters' ports answer /api/health/ with 200."""
         deadline = time.monotonic() + timeout
-        waiting = [*(self.worker_url(name) for name in self.worker_names), self.url]
-        while waiting:
+        waiting = [f"http://127.0.0.1:{self.socket_port}", f"http://127.0.0.1:{self.http_port}", self.url]
+        while waiting or len(self.worker_names) < self.workers or len(self.http_worker_names) < self.http_workers:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"the stack exited with {self.process.returncode}:\n{self.output()[-4000:]}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not ready within {timeout}s: {waiting}\n{self.output()[-4000:]}")
+            if not waiting:
+                time.sleep(0.05)
+                continue
             try:
                 if http("GET", waiting[0] + "/api/health/").status == 200:
                     waiting.pop(0)
@@ -185,12 +195,16 @@ class Stack:
         return self.log_path.read_text(errors="replace")
 
     def json_lines(self, process: str) -> list[dict[str, Any]]:
-        """The JSON log lines of one process ("web.1", "nginx.1"), honcho's prefix removed."""
+        """The JSON log lines of one process ("nginx.1", or a worker: "web.1", "http.2"), honcho's prefix removed."""
+        master = {"web": "sockets.1", "http": "http.1"}.get(process.split(".")[0])
+        pid = self.worker_pid(process) if master else None
         found = []
         for line in self.output().splitlines():
             prefix, separator, text = line.partition(" | ")
-            if separator and prefix.split()[-1] == process and text.startswith("{"):
-                found.append(orjson.loads(text))
+            if separator and prefix.split()[-1] == (master or process) and text.startswith("{"):
+                entry = orjson.loads(text)
+                if pid is None or entry.get("pid") == pid:
+                    found.append(entry)
         return found
 
 

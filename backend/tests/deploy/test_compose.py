@@ -7,7 +7,6 @@ settings pass Django's deployment checks.
 import os
 import re
 import secrets
-import shlex
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy.conftest import REPO_DIR, load_stack_module, makefile_uvicorn_flags
+from tests.deploy.conftest import REPO_DIR, load_stack_module
 
 BACKEND_DIR = REPO_DIR / "backend"
 COMPOSE_TEXT = (REPO_DIR / "docker-compose.yml").read_text()
@@ -38,24 +37,29 @@ def env_example() -> dict[str, str]:
     return found
 
 
+# Read by gunicorn and uvicorn themselves: the proxies whose forwarded headers they trust.
+SERVER_SETTINGS = {"FORWARDED_ALLOW_IPS"}
+GUNICORN_CONFIG = REPO_DIR / "deploy" / "gunicorn.conf.py"
+
+
 def settings_read_by_backend() -> set[str]:
-    """Environment variables the backend's code reads (settings, ops, the worker id)."""
-    read = set()
-    for path in [*BACKEND_DIR.glob("config/*.py"), *BACKEND_DIR.glob("ops/*.py")]:
+    """Environment variables the backend reads (settings, ops, the gunicorn config, the servers)."""
+    read = set(SERVER_SETTINGS)
+    for path in [*BACKEND_DIR.glob("config/*.py"), *BACKEND_DIR.glob("ops/*.py"), GUNICORN_CONFIG]:
         read |= set(re.findall(r"""(?:env_\w+|environ\.get|getenv)\(\s*["']([A-Z0-9_]+)["']""", path.read_text()))
     return read
 
 
-def uvicorn_options(args: list[str]) -> dict[str, str | None]:
-    """uvicorn's command-line options as {--flag: value or None}; the app and --app-dir left out."""
-    options: dict[str, str | None] = {}
-    rest = [a for a in args if a not in ("uvicorn", "config.asgi:application")]
+def gunicorn_options(args: list[str]) -> tuple[str, dict[str, str]]:
+    """A gunicorn command line: the app, and its options as {--flag: value}."""
+    assert args[0] == "gunicorn", args
+    app, *rest = args[1:]
+    options = {}
     while rest:
         flag = rest.pop(0)
-        assert flag.startswith("--"), f"unexpected argument {flag!r}"
-        options[flag] = rest.pop(0) if rest and not rest[0].startswith("--") else None
-    options.pop("--app-dir", None)
-    return options
+        assert flag.startswith("--") and rest, f"unexpected argument {flag!r}"
+        options[flag] = rest.pop(0)
+    return app, options
 
 
 def dockerfile_cmd(path: Path) -> list[str]:
@@ -65,13 +69,17 @@ def dockerfile_cmd(path: Path) -> list[str]:
 
 
 def test_the_five_services_and_which_of_them_are_built_here() -> None:
-    assert set(SERVICES) == {"db", "redis", "migrate", "web", "nginx"}
+    assert set(SERVICES) == {"db", "redis", "migrate", "web", "api", "nginx"}
     assert SERVICES["db"]["image"] == "postgres:15"
     assert SERVICES["redis"]["image"] == "redis:7"
-    for name, dockerfile in (("migrate", "backend/Dockerfile"), ("web", "backend/Dockerfile")):
+    for name, dockerfile in (
+        ("migrate", "backend/Dockerfile"),
+        ("web", "backend/Dockerfile"),
+        ("api", "backend/Dockerfile"),
+    ):
         assert SERVICES[name]["build"] == {"context": ".", "dockerfile": dockerfile}
     assert SERVICES["nginx"]["build"] == {"context": ".", "dockerfile": "nginx/Dockerfile"}
-    assert SERVICES["migrate"]["image"] == SERVICES["web"]["image"], "migrate runs the workers' image"
+    assert SERVICES["migrate"]["image"] == SERVICES["web"]["image"] == SERVICES["api"]["image"], "one image"
 
 
 def test_every_long_running_service_has_a_health_check_of_its_own_kind() -> None:
@@ -79,6 +87,7 @@ def test_every_long_running_service_has_a_health_check_of_its_own_kind() -> None
     assert "pg_isready" in checks["db"]
     assert "redis-cli ping" in checks["redis"]
     assert "/api/health/" in checks["web"]
+    assert "/api/health/" in checks["api"]
     assert "/api/health/" in checks["nginx"]
     # The one-shot is judged by its exit code, not by a health check.
     assert "healthcheck" not in SERVICES["migrate"]
@@ -91,7 +100,8 @@ def test_services_start_only_once_what_they_need_is_healthy_or_done() -> None:
     expected = {
         "migrate": {"db": "service_healthy", "redis": "service_healthy"},
         "web": {"migrate": "service_completed_successfully", "db": "service_healthy", "redis": "service_healthy"},
-        "nginx": {"web": "service_healthy"},
+        "api": {"migrate": "service_completed_successfully", "db": "service_healthy", "redis": "service_healthy"},
+        "nginx": {"web": "service_healthy", "api": "service_healthy"},
     }
     for name, needs in expected.items():
         depends_on = SERVICES[name]["depends_on"]
@@ -100,12 +110,12 @@ def test_services_start_only_once_what_they_need_is_healthy_or_done() -> None:
     assert "depends_on" not in SERVICES["redis"]
 
 
-def test_web_scales_only_nginx_is_published() -> None:
-    web = SERVICES["web"]
-    # A fixed name or host port would stop `--scale web=N` from starting a second replica.
-    assert "container_name" not in web
-    assert "ports" not in web
-    assert web["expose"] == ["8000"]
+def test_web_and_api_scale_only_nginx_is_published() -> None:
+    for name in ("web", "api"):
+        # A fixed name or host port would stop `--scale web=N` from starting a second replica.
+        assert "container_name" not in SERVICES[name]
+        assert "ports" not in SERVICES[name]
+        assert SERVICES[name]["expose"] == ["8000"]
     published = [name for name, service in SERVICES.items() if "ports" in service]
     assert published == ["nginx"]
     (port,) = SERVICES["nginx"]["ports"]
@@ -124,28 +134,30 @@ def test_data_lives_on_named_volumes() -> None:
         ("db", "postgres-data", "/var/lib/postgresql/data"),
         ("migrate", "static", "/app/var/static"),
         ("web", "static", "/app/var/static"),
+        ("api", "static", "/app/var/static"),
     }
     assert {volume for _, volume, _ in mounts} == declared
-    assert "static:/app/var/static:ro" in SERVICES["web"]["volumes"], "the workers only read what migrate collected"
+    for name in ("web", "api"):
+        assert "static:/app/var/static:ro" in SERVICES[name]["volumes"], "the workers only read what migrate collected"
 
 
-def test_the_web_command_is_the_makefiles_uvicorn_with_the_proxy_trusted_on_private_networks() -> None:
-    made = uvicorn_options(shlex.split(makefile_uvicorn_flags()))
-    compose = uvicorn_options(SERVICES["web"]["command"])
-    assert compose.pop("--host") == "0.0.0.0"  # noqa: S104 - inside the container's network
-    assert compose.pop("--port") == "8000"
-    trusted = (compose.pop("--forwarded-allow-ips") or "").split(",")
-    made_trusted = made.pop("--forwarded-allow-ips")
-    assert compose == made
-    assert made_trusted in trusted
-    assert set(trusted) - {made_trusted} == {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
-    # The image's own command is the same server, for `docker run` without compose.
-    image = uvicorn_options(dockerfile_cmd(REPO_DIR / "backend" / "Dockerfile"))
-    assert {k: v for k, v in image.items() if k not in ("--host", "--port")} == {
-        **made,
-        "--forwarded-allow-ips": made_trusted,
-    }
-    assert "/app/backend" in SERVICES["web"]["command"]
+def test_web_runs_the_socket_workers_and_api_the_http_workers_both_under_gunicorn() -> None:
+    web_app, web = gunicorn_options(SERVICES["web"]["command"])
+    api_app, api = gunicorn_options(SERVICES["api"]["command"])
+    assert (web_app, api_app) == ("config.asgi:application", "config.wsgi:application")
+    assert web["--config"] == api["--config"] == "/app/deploy/gunicorn.conf.py"
+    # The socket workers' uvicorn options live in one place, config.serving, that make run shares.
+    assert web["--worker-class"] == "config.serving.SocketWorker"
+    assert "--worker-class" not in api, "the HTTP workers take gthread from the config file"
+    assert web["--bind"] == api["--bind"] == "0.0.0.0:8000"
+    backend = (REPO_DIR / "backend" / "Dockerfile").read_text()
+    assert "COPY deploy/gunicorn.conf.py /app/deploy/gunicorn.conf.py" in backend
+    # The image's own command is the socket workers, for `docker run` without compose.
+    image_app, image = gunicorn_options(dockerfile_cmd(REPO_DIR / "backend" / "Dockerfile"))
+    assert (image_app, image["--worker-class"], image["--config"]) == (web_app, web["--worker-class"], web["--config"])
+    # nginx is another container: forwarded headers are trusted from compose's private networks.
+    trusted = SERVICES["web"]["environment"]["FORWARDED_ALLOW_IPS"].split(",")
+    assert set(trusted) == {"127.0.0.1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
 
 
 def test_every_variable_compose_reads_is_listed_in_env_example_with_the_same_default() -> None:
@@ -168,23 +180,25 @@ def test_secrets_are_required_from_the_environment_and_never_written_down() -> N
 def test_every_setting_passed_to_the_backend_is_one_it_reads() -> None:
     read = settings_read_by_backend()
     listed = env_example()
-    for name in ("migrate", "web"):
+    for name in ("migrate", "web", "api"):
         environment = SERVICES[name]["environment"]
         assert environment["DJANGO_DEBUG"] == "0", "compose runs the production settings"
         for setting in environment:
             assert setting in read, f"{name} passes {setting}, which the backend never reads"
             assert setting in listed, f"{setting} is not in .env.example"
     assert SERVICES["web"]["environment"] is SERVICES["migrate"]["environment"], "one block, shared"
+    assert SERVICES["api"]["environment"] is SERVICES["migrate"]["environment"], "one block, shared"
 
 
-def test_nginx_is_given_exactly_the_templates_placeholders_and_proxies_to_the_web_service() -> None:
+def test_nginx_is_given_exactly_the_templates_placeholders_and_proxies_to_the_workers() -> None:
     environment = SERVICES["nginx"]["environment"]
     placeholders = set(re.findall(r"\$\{([A-Z0-9_]+)\}", NGINX_TEMPLATE))
     assert set(environment) == placeholders
-    upstream = re.fullmatch(r"server (\w+):(\d+);", environment["NGINX_UPSTREAM_SERVERS"])
-    assert upstream is not None
-    assert upstream.group(1) == "web"
-    assert upstream.group(2) == uvicorn_options(SERVICES["web"]["command"])["--port"]
+    for placeholder, service in (("NGINX_API_SERVERS", "api"), ("NGINX_SOCKET_SERVERS", "web")):
+        upstream = re.fullmatch(r"server (\w+):(\d+);", environment[placeholder])
+        assert upstream is not None
+        assert upstream.group(1) == service
+        assert upstream.group(2) == gunicorn_options(SERVICES[service]["command"])[1]["--bind"].split(":")[1]
     dockerfile = (REPO_DIR / "nginx" / "Dockerfile").read_text()
     assert "COPY nginx/karmafeed.conf.template /etc/nginx/templates/karmafeed.conf.template" in dockerfile
     assert f"COPY --from=frontend /build/dist {environment['NGINX_FRONTEND_ROOT']}" in dockerfile
@@ -198,8 +212,9 @@ def location(name: str) -> str:
 
 
 def test_nginx_proxies_the_dynamic_paths_and_upgrades_websockets() -> None:
-    for path in ("/api/", "/admin/", "/static/", "= /metrics", "/ws/"):
-        assert "proxy_pass http://karmafeed_web;" in location(path), path
+    for path in ("/api/", "/admin/", "/static/", "= /metrics"):
+        assert "proxy_pass http://karmafeed_api;" in location(path), path
+    assert "proxy_pass http://karmafeed_sockets;" in location("/ws/")
     assert "deny all;" in location("= /metrics")
     assert "allow 0.0.0.0/0" not in location("= /metrics")
     assert re.search(r"proxy_read_timeout \d+[smh];", location("/ws/"))
@@ -262,7 +277,9 @@ def test_nginx_accepts_the_compose_config(tmp_path: Path) -> None:
 def test_a_template_placeholder_without_a_value_is_an_error() -> None:
     stack = load_stack_module()
     with pytest.raises(stack.StackError, match="NGINX_LISTEN"):
-        stack.render_template(NGINX_TEMPLATE, {"NGINX_UPSTREAM_SERVERS": "", "NGINX_FRONTEND_ROOT": "/"})
+        stack.render_template(
+            NGINX_TEMPLATE, {"NGINX_API_SERVERS": "", "NGINX_SOCKET_SERVERS": "", "NGINX_FRONTEND_ROOT": "/"}
+        )
 
 
 def test_the_production_settings_pass_the_deployment_checks() -> None:
