@@ -3,8 +3,8 @@
 With PROMETHEUS_MULTIPROC_DIR set (as `make stack` does), every worker writes its samples to
 files there and /metrics sums them, whichever worker answers the scrape. Whatever starts the
 workers must mark a dead one's process (multiprocess.mark_process_dead), or its open-sockets
-gauge would still count: deploy/worker.py does. Under compose each replica is a container of
-its own, scraped on its own.
+gauge would still count: gunicorn's master does (child_exit in deploy/gunicorn.conf.py).
+Under compose each replica is a container of its own, scraped on its own.
 """
 
 import os
