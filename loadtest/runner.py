@@ -160,8 +160,8 @@ class PhaseResult:
         for name in names:
             if name not in first or name not in last:
                 continue
-            for pid, now in last[name]["procs"].items():
-                before = first[name]["procs"].get(pid, {"cpu": 0.0})
+            for pid, now in last[name].get("procs", {}).items():
+                before = first[name].get("procs", {}).get(pid, {"cpu": 0.0})
                 used = now["cpu"] - before["cpu"]
                 found.append(
                     {

@@ -98,3 +98,29 @@ def test_the_report_has_the_table_the_ratios_the_plots_and_the_json(tmp_path: Pa
     saved = json.loads((tmp_path / "figures.json").read_text())
     assert saved["figures"]["karmafeed"]["server CPU per frame (µs)"] == pytest.approx(600)
     assert json.loads((tmp_path / "karmafeed-ticks.json").read_text()) == karmafeed.ticks
+
+
+def test_server_cpu_per_like_counts_every_rest_process_and_the_ceiling_ratio() -> None:
+    measured = phase("karmafeed", cpu_per_second=0.5, frames_per_second=1000, latency_mean=[0.01] * 10)
+    # Two REST servers beside the socket server: 0.2 and 0.3 s of CPU a second, over 10 s.
+    for row in measured.samples:
+        row["rest-a"] = {
+            "cpu": 0.2 * row["t"],
+            "rss": 0,
+            "procs": {11: {"cpu": 0.2 * row["t"], "cpus": [0, 1], "name": "a"}},
+        }
+        row["rest-b"] = {
+            "cpu": 0.3 * row["t"],
+            "rss": 0,
+            "procs": {12: {"cpu": 0.3 * row["t"], "cpus": [1], "name": "b"}},
+        }
+    measured.write_server_names = ["rest-a", "rest-b"]
+    measured.writers = {"likes_ok": 1000, "like_rate_achieved": 100.0, "like_latency": {}, "statuses": {"200": 1000}}
+    measured.ceiling = {"likes_per_second": 400.0}
+    found = figures(measured)
+    assert found["server CPU per like (ms)"] == pytest.approx(5.0)  # (2 + 3 s) / 1,000 likes
+    assert found["all server processes' CPU per like (ms)"] == pytest.approx(10.0)  # + the socket server's 5 s
+    assert found["like ceiling (statements/s)"] == 400.0
+    assert found["likes/s ÷ ceiling"] == pytest.approx(0.25)
+    processes = {p["pid"]: p for p in measured.processes_in_window(["rest-a", "rest-b"])}
+    assert processes[11]["cpu_percent"] == pytest.approx(20) and processes[12]["cpus"] == [1]
