@@ -6,7 +6,9 @@ the few single names that only a string in the settings or a framework hook refe
 Add a name here only when nothing in the code can call it by name.
 """
 
-from config import redis_pool
+from types import SimpleNamespace
+
+from config import redis_pool, serving
 from core import parsers
 from feed import admin as feed_admin
 from ops import logging, middleware
@@ -35,3 +37,15 @@ faults_conftest.pytest_terminal_summary
 feed_admin.SoftDeleteAdmin.soft_delete
 feed_admin.SoftDeleteAdmin.restore
 feed_admin.SoftDeleteAdmin.is_deleted
+
+# gunicorn takes the worker class by dotted path (-k), and its CONFIG_KWARGS by convention.
+serving.SocketWorker.CONFIG_KWARGS
+
+# deploy/gunicorn.conf.py: gunicorn reads these settings and calls these hooks by name.
+gunicorn_config = SimpleNamespace()
+gunicorn_config.worker_class
+gunicorn_config.keepalive
+gunicorn_config.graceful_timeout
+gunicorn_config.logconfig_dict
+gunicorn_config.post_fork
+gunicorn_config.child_exit
