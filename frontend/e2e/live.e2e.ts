@@ -282,7 +282,8 @@ describe('KarmaFeed in a real browser against the real backend', () => {
       copyFileSync(shots['feed-desktop'] as string, resolve(readmeDir, 'feed.png'));
       copyFileSync(shots['thread-desktop'] as string, resolve(readmeDir, 'thread.png'));
     }
-  });
+    // Four page loads after seeding a conversation: the slowest test here, on a busy machine too.
+  }, 120_000);
 });
 
 let seededThreadPostId = 0;
