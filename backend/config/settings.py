@@ -224,7 +224,16 @@ REALTIME = {
     "LEADERBOARD_MIN_INTERVAL": env_float("LEADERBOARD_MIN_INTERVAL", 1.0),
     # ...and at least this often, so karma that ages out of the window shows.
     "LEADERBOARD_MAX_INTERVAL": env_float("LEADERBOARD_MAX_INTERVAL", 15.0),
+    # Each worker pushes post.viewers at most this often per post (and syncs its counts)...
+    "PRESENCE_INTERVAL": env_float("REALTIME_PRESENCE_INTERVAL", 2.0),
+    # ...and a dead worker's sockets stop counting after this many seconds.
+    "PRESENCE_TTL": env_float("REALTIME_PRESENCE_TTL", 30.0),
 }
+if REALTIME["PRESENCE_TTL"] <= 2 * REALTIME["PRESENCE_INTERVAL"]:
+    raise ImproperlyConfigured(
+        "REALTIME_PRESENCE_TTL must be more than twice REALTIME_PRESENCE_INTERVAL: "
+        "a live worker renews its lease once an interval."
+    )
 
 KARMA = {
     "POST_LIKE_POINTS": 5,

@@ -159,7 +159,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         # and its version tells the client which count is newer.
         self.runtime.hub.join(self.connection, *new_groups)
         snapshot = await self.runtime.snapshots.read(post_ids)
-        await self.send(text_data=events.subscribed(snapshot))
+        await self.send(text_data=events.subscribed(self.runtime.presence.with_viewers(snapshot)))
 
     async def unsubscribe(self, message: dict[str, Any]) -> None:
         post_ids = _post_ids(message)

@@ -108,6 +108,12 @@ def comment_restored(*, post_id: int, comment: dict[str, Any], comment_count: in
     return Event(post_group(post_id), encode(_stamped(payload)))
 
 
+def post_viewers(*, post_id: int, count: int, version: int) -> Event:
+    """Presence, not history: each worker builds it for its own followers of the post."""
+    text = encode(_stamped({"type": "post.viewers", "post_id": post_id, "count": count}))
+    return Event(post_group(post_id), text, coalesce_key=f"post.viewers:{post_id}", version=version)
+
+
 def leaderboard_payload(*, window_hours: int, entries: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "leaderboard", "window_hours": window_hours, "entries": entries}
 

@@ -238,6 +238,12 @@ class Hub:
         conn.open = False
         self.leave(conn, *conn.groups)
 
+    def member_count(self, group: str) -> int:
+        return len(self._members.get(group, ()))
+
+    def member_counts(self) -> dict[str, int]:
+        return {group: len(members) for group, members in self._members.items()}
+
     # -- inbound from the channel layer ---------------------------------------------------
 
     async def _receive_forever(self) -> None:

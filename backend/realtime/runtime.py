@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from realtime import publish
+from realtime import presence, publish
 from realtime.hub import Hub
 from realtime.leaderboard import refresh_forever
 from realtime.snapshots import SnapshotReader
@@ -22,12 +22,14 @@ class Runtime:
     publisher: publish.Publisher
     hub: Hub
     snapshots: SnapshotReader
+    presence: presence.Presence
     tasks: list[asyncio.Task[None]]
 
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.presence.close()
         await self.hub.stop()
 
 
@@ -60,12 +62,14 @@ async def _start(loop: asyncio.AbstractEventLoop) -> Runtime:
     )
     await hub.start()
     publisher = publish.Publisher(loop)
+    here = presence.build(hub)
     tasks = [
         asyncio.create_task(publisher.run(), name="publisher"),
         asyncio.create_task(refresh_forever(publisher), name="leaderboard-ticker"),
+        asyncio.create_task(here.run(), name="presence"),
     ]
     publish.install(publisher)
-    return Runtime(publisher=publisher, hub=hub, snapshots=SnapshotReader(), tasks=tasks)
+    return Runtime(publisher=publisher, hub=hub, snapshots=SnapshotReader(), presence=here, tasks=tasks)
 
 
 async def stop_runtime() -> None:

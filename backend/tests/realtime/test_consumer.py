@@ -53,7 +53,9 @@ async def test_subscribe_returns_the_snapshot(live_socket: Callable[..., Any], m
     await sync_to_async(services.comment_create)(author=fan, post_id=post.pk, content="hi")
     socket = await live_socket()
     reply = await socket.request({"type": "subscribe", "post_ids": [post.pk, 999_999]}, "subscribed")
-    assert reply["posts"] == [{"id": post.pk, "like_count": 1, "comment_count": 1, "version": 1, "deleted": False}]
+    assert reply["posts"] == [
+        {"id": post.pk, "like_count": 1, "comment_count": 1, "version": 1, "deleted": False, "viewers": 1}
+    ]
 
 
 async def test_rest_like_reaches_followers_only(
