@@ -19,13 +19,8 @@ from realtime.hub import Connection, Hub
 from realtime.presence import Presence, deployment_prefix
 from realtime.presence_redis import RedisPresenceStore
 from realtime.runtime import get_runtime
+from testing.plugin import eventually_async
 from tests.factories import make_post
-
-
-async def eventually(condition: Callable[[], bool], timeout: float) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 async def discard(message: dict[str, Any]) -> None:
@@ -179,11 +174,11 @@ async def test_counts_add_up_across_two_workers(two_workers: Callable[..., Any])
     one, two = await two_workers()
     on_one = [one.follower(42) for _ in range(2)]
     on_two = [two.follower(42) for _ in range(3)]
-    await eventually(lambda: all(last_count(r, 42) == 5 for r in on_one + on_two), timeout=5)
+    await eventually_async(lambda: all(last_count(r, 42) == 5 for r in on_one + on_two), "5 viewers on both workers")
     # A subscribe answer counts the asking socket at once, and the other worker's as of its last round.
     one.follower(42)
     assert one.presence.viewers(42) == 6
-    await eventually(lambda: last_count(on_two[0], 42) == 6, timeout=5)
+    await eventually_async(lambda: last_count(on_two[0], 42) == 6, "the other worker told of the 6th")
 
 
 @pytest.mark.needs_services
@@ -193,11 +188,11 @@ async def test_a_killed_workers_sockets_stop_counting_when_its_lease_ends(two_wo
     survivor = one.follower(7)
     for _ in range(3):
         two.follower(7)
-    await eventually(lambda: last_count(survivor, 7) == 4, timeout=5)  # positive control
+    await eventually_async(lambda: last_count(survivor, 7) == 4, "4 viewers over two workers")  # positive control
     loop = asyncio.get_running_loop()
     killed_at = loop.time()
     await two.kill()
-    await eventually(lambda: last_count(survivor, 7) == 1, timeout=ttl + 5)
+    await eventually_async(lambda: last_count(survivor, 7) == 1, "the killed worker's 3 gone", timeout=ttl + 5)
     # Not before the lease ran out: a worker that is merely slow is not dropped early.
     assert loop.time() - killed_at >= ttl - 0.3
 
@@ -207,7 +202,7 @@ async def test_a_worker_that_shuts_down_cleanly_stops_counting_at_once(two_worke
     one, two = await two_workers(ttl=30)
     survivor = one.follower(9)
     two.follower(9)
-    await eventually(lambda: last_count(survivor, 9) == 2, timeout=5)
+    await eventually_async(lambda: last_count(survivor, 9) == 2, "2 viewers over two workers")
     await two.kill()
     await two.presence.close()
-    await eventually(lambda: last_count(survivor, 9) == 1, timeout=5)  # well before the 30 s lease
+    await eventually_async(lambda: last_count(survivor, 9) == 1, "the stopped worker's follower gone")  # lease is 30 s

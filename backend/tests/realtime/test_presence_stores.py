@@ -2,9 +2,8 @@
 memory (the embedded process). Each worker writes its own counts; totals add the workers whose
 lease is live."""
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from django.conf import settings
@@ -12,6 +11,7 @@ from django.conf import settings
 from realtime.presence import PresenceStore, deployment_prefix
 from realtime.presence_memory import MemoryPresenceStore
 from realtime.presence_redis import RedisPresenceStore
+from testing.plugin import eventually_async
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.needs_services)])
@@ -24,12 +24,6 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[PresenceStore]:
     redis_store = RedisPresenceStore(url=settings.REDIS_URL, prefix=prefix)
     yield redis_store
     await redis_store.close()
-
-
-async def eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(0.05)
 
 
 async def test_totals_add_every_worker(store: PresenceStore) -> None:
@@ -60,7 +54,7 @@ async def test_a_worker_that_stops_renewing_stops_counting_when_its_lease_ends(s
     async def only_the_live_one_counts() -> bool:
         return (await store.sync(worker="alive", changed={}, wanted=[7], ttl=10)).totals == {7: 1}
 
-    await eventually(only_the_live_one_counts)
+    await eventually_async(only_the_live_one_counts, "the dying worker's counts gone once its lease ended")
 
 
 async def test_a_lapsed_lease_drops_the_old_counts(store: PresenceStore) -> None:
@@ -69,7 +63,7 @@ async def test_a_lapsed_lease_drops_the_old_counts(store: PresenceStore) -> None
     async def lapsed() -> bool:
         return (await store.sync(worker="other", changed={}, wanted=[1], ttl=10)).totals == {1: 0}
 
-    await eventually(lapsed)
+    await eventually_async(lapsed, "the stalled worker's counts gone")
     # Back after the stall: told its lease lapsed; what it writes now is all that counts.
     result = await store.sync(worker="stalled", changed={1: 1}, wanted=[1, 2], ttl=10)
     assert not result.renewed
