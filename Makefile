@@ -15,8 +15,8 @@ PY := $(VENV)/bin/python
 # The values make itself uses may come from .env too, read by the app's own reader
 # (backend/config/env_file.py); the environment and the command line win over the file.
 ifneq ($(wildcard $(or $(KARMAFEED_ENV_FILE),$(ROOT)/.env)),)
-$(foreach setting,$(shell $(PY) $(ROOT)/backend/config/env_file.py HOST PORT DATABASE_URL REDIS_URL \
-	STACK_PORT STACK_WORKERS STACK_WORKER_PORT STACK_DIR STACK_DATABASE STACK_REDIS_URL STACK_FRONTEND_ROOT 2>/dev/null),$(eval $(setting)))
+$(foreach setting,$(shell $(PY) $(ROOT)/backend/config/env_file.py HOST PORT DATABASE_URL REDIS_URL 'STACK_*' \
+	2>/dev/null),$(eval $(setting)))
 endif
 HOST ?= 127.0.0.1
 PORT ?= 8000

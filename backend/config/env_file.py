@@ -6,6 +6,7 @@ already in the environment wins over the file. `KARMAFEED_ENV_FILE` names anothe
 none when empty (the test suite sets that, so a developer's `.env` never changes a test).
 """
 
+import fnmatch
 import os
 import sys
 from pathlib import Path
@@ -27,13 +28,17 @@ def load() -> None:
         load_dotenv(env_file, override=False)
 
 
-def _make_assignments(names: list[str]) -> str:
-    """`NAME=value` words for make: the named values the file sets and the environment does not."""
+def _make_assignments(patterns: list[str]) -> str:
+    """`NAME=value` words for make: the values the file sets, the environment does not, and a pattern names."""
     env_file = path()
     if env_file is None or not env_file.is_file():
         return ""
     values = dotenv_values(env_file)
-    return " ".join(f"{name}={values[name]}" for name in names if values.get(name) and name not in os.environ)
+    return " ".join(
+        f"{name}={value}"
+        for name, value in values.items()
+        if value and name not in os.environ and any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    )
 
 
 if __name__ == "__main__":

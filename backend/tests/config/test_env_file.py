@@ -43,6 +43,8 @@ def test_make_gets_the_values_the_file_sets_and_the_environment_does_not(dotenv:
     names = ["KARMAFEED_TEST_A", "KARMAFEED_TEST_B", "KARMAFEED_TEST_EMPTY", "KARMAFEED_TEST_MISSING"]
     out = subprocess.run([sys.executable, script, *names], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["KARMAFEED_TEST_A=from-file"]
+    by_pattern = subprocess.run([sys.executable, script, "KARMAFEED_TEST_*"], env=env, capture_output=True, text=True)
+    assert by_pattern.stdout.split() == ["KARMAFEED_TEST_A=from-file"]
 
 
 def test_relative_paths_resolve_from_the_repository_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
