@@ -13,7 +13,7 @@ from typing import TypeVar
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config import env_file
+from config import env_file, redis_servers
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -178,7 +178,9 @@ HTTP_BODY_TIMEOUT = env_float("DJANGO_HTTP_BODY_TIMEOUT", 10.0)
 
 # --- Channel layer --------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+# One server, several channel-layer shards, or a primary found through Sentinel.
+REDIS_SERVERS = redis_servers.from_environment(os.environ)
+if REDIS_SERVERS is not None:
     CHANNEL_LAYERS = {
         "default": {
             # The pub/sub layer: one Redis subscription per process and group, no per-message
@@ -186,15 +188,12 @@ if REDIS_URL:
             # because a reconnect storm would otherwise hit redis-py's default cap of 100.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT", 2.0),
-                        "socket_timeout": env_float("REDIS_SOCKET_TIMEOUT", 5.0),
-                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
-                        "health_check_interval": 30,
-                    }
-                ],
+                "hosts": REDIS_SERVERS.layer_hosts(
+                    socket_connect_timeout=env_float("REDIS_CONNECT_TIMEOUT", 2.0),
+                    socket_timeout=env_float("REDIS_SOCKET_TIMEOUT", 5.0),
+                    max_connections=env_int("REDIS_MAX_CONNECTIONS", 2000),
+                    health_check_interval=30,
+                ),
                 "prefix": env_str("REDIS_CHANNEL_PREFIX", "karmafeed"),
             },
         }
@@ -254,21 +253,22 @@ AUTH_PASSWORD_VALIDATORS = [
 # The one backend (logins and sessions name it): ModelBackend with each worker remembering a
 # logged-in user's row for a few seconds, instead of a user query on every request.
 AUTHENTICATION_BACKENDS = ["accounts.backends.CachedModelBackend"]
-SESSION_ENGINE = "accounts.sessions.cached_db" if REDIS_URL else "accounts.sessions.db"
+SESSION_ENGINE = "accounts.sessions.cached_db" if REDIS_SERVERS is not None else "accounts.sessions.db"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
 
-if REDIS_URL:
+if REDIS_SERVERS is not None:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": REDIS_SERVERS.cache_location(),
             "KEY_PREFIX": env_str("REDIS_CHANNEL_PREFIX", "karmafeed"),
             "OPTIONS": {
                 "socket_connect_timeout": 2,
                 "socket_timeout": 2,
                 "pool_class": "config.redis_pool.ProcessRedisPool",
+                **REDIS_SERVERS.cache_options(),
             },
         }
     }
