@@ -83,4 +83,4 @@ def test_the_settings_build_the_layer_and_the_cache_from_sentinels() -> None:
     assert (host["master_name"], host["sentinels"]) == ("feed", [["10.0.0.1", 26379]])
     assert loaded["CACHES"]["default"]["LOCATION"] == "redis-sentinel://feed/0"
     assert loaded["CACHES"]["default"]["OPTIONS"]["sentinel_master"] == "feed"
-    assert loaded["SESSION_ENGINE"] == "core.sessions"
+    assert loaded["SESSION_ENGINE"] == "accounts.sessions.cached_db"
