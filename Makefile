@@ -49,8 +49,10 @@ frontend-build: frontend-install ## build the browser app into frontend/dist
 	cd frontend && npm run build
 
 # The tests use a local PostgreSQL 15 and Redis; start them if they are installed but down.
-services: ## start the local PostgreSQL and Redis if they are down (installs redis-server if missing)
+services: ## start the local PostgreSQL and Redis if they are down (installs redis-server and redis-sentinel if missing)
 	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+	@command -v redis-sentinel >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-sentinel >/dev/null)
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
 		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,11 @@ class RedisProcess:
 
     def client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, socket_connect_timeout=2)
+
+    def count_clients(self, kind: str) -> int:
+        """Connections of this type (normal, pubsub, ...), the asking one included."""
+        listed: Any = self.client().client_list(_type=kind)
+        return len(listed)
 
     def kill_clients(self, kind: str) -> int:
         """CLIENT KILL TYPE kind (normal, pubsub, ...), sparing the connection that asks."""
@@ -110,3 +116,64 @@ class RedisProcess:
                 self.process.kill()
                 self.process.wait(10)
             self.process = None
+
+
+class SentinelGroup:
+    """A primary, a replica and three sentinels watching them under `master_name`."""
+
+    master_name = "karmafeed"
+
+    def __init__(self, folder: Path) -> None:
+        self.primary = RedisProcess(folder / "primary")
+        self.replica = RedisProcess(folder / "replica")
+        self.sentinels = [RedisProcess(folder / f"sentinel-{i}", sentinel=True) for i in range(3)]
+
+    @property
+    def sentinel_addresses(self) -> str:
+        return ",".join(s.address for s in self.sentinels)
+
+    def start(self) -> None:
+        self.primary.start()
+        self.replica.start(f"replicaof 127.0.0.1 {self.primary.port}")
+        for sentinel in self.sentinels:
+            sentinel.start(
+                f"sentinel monitor {self.master_name} 127.0.0.1 {self.primary.port} 2",
+                f"sentinel down-after-milliseconds {self.master_name} 1000",
+                f"sentinel failover-timeout {self.master_name} 10000",
+                f"sentinel parallel-syncs {self.master_name} 1",
+            )
+        self.wait_until(lambda: self.replica_in_sync() and self.sentinels_see_each_other(), "the group to form")
+
+    def master_address(self, sentinel: RedisProcess | None = None) -> str:
+        asked = (sentinel or self.sentinels[0]).client()
+        host, port = asked.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master_name)
+        return f"{host.decode()}:{int(port)}"
+
+    def replica_in_sync(self) -> bool:
+        info: dict[str, Any] = self.replica.client().info("replication")  # type: ignore[assignment]
+        return bool(info.get("master_link_status") == "up")
+
+    def sentinels_see_each_other(self) -> bool:
+        for sentinel in self.sentinels:
+            master = sentinel.client().execute_command("SENTINEL", "MASTER", self.master_name)
+            fields = dict(zip(master[::2], master[1::2], strict=True))
+            if int(fields[b"num-other-sentinels"]) < 2 or int(fields[b"num-slaves"]) < 1:
+                return False
+        return True
+
+    def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 30.0) -> float:
+        """Poll `condition` until true; the seconds it took."""
+        started = time.monotonic()
+        while True:
+            try:
+                if condition():
+                    return time.monotonic() - started
+            except redis.RedisError:
+                pass
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"waited {timeout}s for {what}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        for process in [*self.sentinels, self.replica, self.primary]:
+            process.stop()
