@@ -1,24 +1,21 @@
-"""Session auth endpoints: csrf, signup, login, logout, me, and public profiles."""
-
-from typing import Any
+"""Session auth endpoints: csrf, signup, login, logout, me. (Profiles, which show karma, live in feed.)"""
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import presenters, services
 from core.fields import StrictCharField, StrictRegexField
-from feed import presenters, selectors
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_-]{3,30}$"
 
@@ -109,28 +106,3 @@ class MeApi(APIView):
     @extend_schema(responses={200: UserSerializer})
     def get(self, request: Request) -> Response:
         return Response(presenters.user_data(request.user))  # type: ignore[arg-type]
-
-
-class ProfileApi(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        responses={
-            200: inline_serializer(
-                "Profile",
-                {
-                    "id": serializers.IntegerField(),
-                    "username": serializers.CharField(),
-                    "karma_24h": serializers.IntegerField(),
-                    "karma_total": serializers.IntegerField(),
-                },
-            )
-        }
-    )
-    def get(self, request: Request, username: str) -> Response:
-        profile = selectors.user_profile(username=username)
-        if profile is None:
-            raise NotFound("No such user.")
-        body: dict[str, Any] = presenters.user_data(profile.user)
-        body.update(karma_24h=profile.karma_24h, karma_total=profile.karma_total)
-        return Response(body)

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.presenters import user_data
 from core import idempotency
 from core.fields import StrictCharField, StrictIntegerField
 from feed import presenters, selectors, services
@@ -325,3 +326,28 @@ class LeaderboardApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response({"window_hours": settings.KARMA["WINDOW_HOURS"], "entries": selectors.leaderboard_top()})
+
+
+class ProfileApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Profile",
+                {
+                    "id": serializers.IntegerField(),
+                    "username": serializers.CharField(),
+                    "karma_24h": serializers.IntegerField(),
+                    "karma_total": serializers.IntegerField(),
+                },
+            )
+        }
+    )
+    def get(self, request: Request, username: str) -> Response:
+        profile = selectors.user_profile(username=username)
+        if profile is None:
+            raise NotFound("No such user.")
+        body: dict[str, Any] = user_data(profile.user)
+        body.update(karma_24h=profile.karma_24h, karma_total=profile.karma_total)
+        return Response(body)

@@ -9,7 +9,12 @@ class FeedConfig(AppConfig):
     name = "feed"
 
     def ready(self) -> None:
+        from feed.services import leaderboard_refresh
+        from realtime.leaderboard import register_refresh
+
         post_migrate.connect(_restore_leaderboard_state, sender=self, dispatch_uid="feed.leaderboard_state")
+        # The realtime runtime keeps the leaderboard fresh by running this write on time.
+        register_refresh(leaderboard_refresh)
 
 
 def _restore_leaderboard_state(*, using: str, apps: Any = global_apps, **kwargs: Any) -> None:

@@ -13,14 +13,10 @@ from typing import Any
 
 import orjson
 
-from accounts.models import User
+from accounts.presenters import user_data
 from feed.models import Comment, Post
 
 JSON_OPTIONS = orjson.OPT_UTC_Z
-
-
-def user_data(user: User) -> dict[str, Any]:
-    return {"id": user.pk, "username": user.username}
 
 
 def post_data(post: Post, *, liked_by_me: bool) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 
 from feed import apis
 
@@ -25,4 +25,7 @@ urlpatterns = [
     path("comments/<oid:comment_id>/", apis.CommentDetailApi.as_view()),
     path("comments/<oid:comment_id>/like/", apis.CommentLikeApi.as_view()),
     path("leaderboard/", apis.LeaderboardApi.as_view()),
+    # The characters a username can hold (Django's username validator, which the admin uses;
+    # signup allows fewer): anything else, a NUL byte say, is no user's and never queried.
+    re_path(r"^users/(?P<username>[\w.@+-]{1,150})/$", apis.ProfileApi.as_view()),
 ]

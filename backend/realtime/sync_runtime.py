@@ -21,6 +21,7 @@ from ops import metrics
 from realtime import publish
 from realtime.channels_redis_sync import SyncGroupSender
 from realtime.events import Event
+from realtime.leaderboard import registered_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +60,7 @@ class SyncRuntime:
                     self._ticker.start()
 
     def _refresh_forever(self) -> None:
-        from feed.services import leaderboard_refresh
-
+        leaderboard_refresh = registered_refresh()
         min_interval = settings.REALTIME["LEADERBOARD_MIN_INTERVAL"]
         while True:
             self._leaderboard_wanted.wait()
