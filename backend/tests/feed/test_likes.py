@@ -102,3 +102,31 @@ def test_a_like_is_one_statement_on_postgresql(make_user: Callable[..., User]) -
     else:
         # SQLite runs the steps one by one: find, insert/delete, count, karma.
         assert len(writes) == 8, writes
+
+
+@pytest.mark.parametrize("liked", [True, False])
+def test_deleted_content_is_not_found_and_its_likes_stay(make_user: Callable[..., User], liked: bool) -> None:
+    author, fan, other = make_user(), make_user(), make_user()
+    post = make_post(author)
+    comment, _ = services.comment_create(author=author, post_id=post.pk, content="c")
+    likes.write(likes.POST, user_id=fan.pk, object_id=post.pk, liked=True)
+    likes.write(likes.COMMENT, user_id=fan.pk, object_id=comment.pk, liked=True)
+    services.post_delete(actor=author, post_id=post.pk)
+    services.comment_delete(actor=author, comment_id=comment.pk)
+    for user in (fan, other):
+        with pytest.raises(likes.NotFound):
+            likes.write(likes.POST, user_id=user.pk, object_id=post.pk, liked=liked)
+        with pytest.raises(likes.NotFound):
+            likes.write(likes.COMMENT, user_id=user.pk, object_id=comment.pk, liked=liked)
+    post_row, comment_row = Post.all_objects.get(pk=post.pk), Comment.all_objects.get(pk=comment.pk)
+    assert (post_row.like_count, post_row.likes_version, comment_row.like_count, comment_row.likes_version) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert PostLike.objects.count() == CommentLike.objects.count() == 1
+    assert window_karma(author) == 6
+    # Positive control: restored, the same unlike (or like) goes through again.
+    services.post_restore(post_id=post.pk)
+    assert likes.write(likes.POST, user_id=other.pk, object_id=post.pk, liked=liked).like_count == (2 if liked else 1)
