@@ -12,7 +12,7 @@ from config import redis_pool, serving
 from core import parsers
 from feed import admin as feed_admin
 from ops import logging, middleware
-from realtime import consumers
+from realtime import consumers, origin
 from tests.accounts import test_backends
 from tests.deploy import test_stack
 from tests.faults import conftest as faults_conftest
@@ -25,6 +25,9 @@ middleware.SyncChainBoundary
 
 # Channels reads it on every consumer; this one has no layer of its own.
 consumers.FeedConsumer.channel_layer
+
+# Django's HttpRequest asks its subclasses for the scheme by this name.
+origin._HandshakeRequest._get_scheme
 
 # Autouse fixtures: pytest calls them around every test of their module.
 test_stack.close_thread_connections

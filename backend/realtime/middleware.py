@@ -2,26 +2,15 @@
 
 from importlib import import_module
 from typing import Any
-from urllib.parse import ParseResult, urlparse
 
 from channels.auth import get_user
-from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.http import parse_cookie
 
-
-def _parsed_origin(scope: dict[str, Any]) -> ParseResult | None:
-    """The Origin header as Channels' OriginValidator reads it: the last one, or None."""
-    parsed_origin = None
-    for name, value in scope["headers"]:
-        if name == b"origin":
-            try:
-                parsed_origin = urlparse(value.decode("latin1"))
-            except UnicodeDecodeError:
-                parsed_origin = None
-    return parsed_origin
+from realtime.origin import origin_allowed
 
 
 async def _session_user(scope: dict[str, Any]) -> AbstractBaseUser | AnonymousUser:
@@ -54,12 +43,9 @@ class WebsocketEntry:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        # Built the way Channels builds it (ALLOWED_HOSTS, and any origin under DEBUG with
-        # no hosts set); used only for its check.
-        self.origin_validator = AllowedHostsOriginValidator(inner)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        if not self.origin_validator.valid_origin(_parsed_origin(scope)):
+        if not origin_allowed(scope):
             return await WebsocketDenier()(scope, receive, send)
         user = await _session_user(scope)
         return await self.inner({**scope, "user": user}, receive, send)

@@ -32,9 +32,8 @@ async def test_hello_then_leaderboard_on_connect(
     from testing.plugin import session_cookie_for
 
     cookie = await sync_to_async(session_cookie_for)(user)
-    communicator = WebsocketCommunicator(
-        application, "/ws/", headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie.encode())]
-    )
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie.encode())]
+    communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
     connected, _ = await communicator.connect()
     assert connected
     hello = await communicator.receive_json_from()
