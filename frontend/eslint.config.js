@@ -23,6 +23,22 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // Imports run one way: shared components know no feature, the socket knows no app state.
+  {
+    files: ['src/components/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/features/**'], message: 'components/ must not import features/.' }] }],
+    },
+  },
+  {
+    files: ['src/realtime/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/state/**', '**/features/**', '**/live/**'], message: 'realtime/ must not import state/ or features/.' }] },
+      ],
+    },
+  },
   {
     files: ['e2e/**/*.ts', '*.config.{js,ts}'],
     languageOptions: { globals: { ...globals.node } },

@@ -4,8 +4,8 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const frontendDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const repoRoot = resolve(frontendDir, '..');
+const frontendDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = resolve(frontendDir, '..');
 export const artifactsDir = resolve(frontendDir, 'e2e', 'artifacts');
 
 const DATABASE_NAME = 'karmafeed_e2e';

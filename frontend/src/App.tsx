@@ -1,5 +1,5 @@
 import { BrowserRouter, Link, Route, Routes } from 'react-router-dom';
-import { Layout } from './components/Layout';
+import { Layout } from './Layout';
 import { EmptyState } from './components/StatusViews';
 import { ToastProvider } from './components/Toast';
 import { useAuth } from './features/auth/AuthContext';

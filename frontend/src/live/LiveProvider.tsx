@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import type { User } from '../api/types';
+import { MAX_FOLLOWED_POSTS } from '../lib/limits';
 import { ConnectionContext, type ConnectionContextValue } from '../realtime/connection';
 import type { LiveSocketOptions } from '../realtime/LiveSocket';
 import { useLiveFeed } from '../realtime/useLiveFeed';
@@ -8,7 +9,6 @@ import { FreshCommentsContext, LiveDispatchContext, LiveStateContext } from '../
 import type { AppEvent } from '../state/types';
 import { arrivingCommentIds, withoutIds } from './freshComments';
 
-const MAX_FOLLOWED = 100;
 /** How long a comment that arrived while the page was open stays marked as new. */
 const HIGHLIGHT_MS = 4_000;
 
@@ -71,7 +71,7 @@ export function LiveProvider({ user, children, socketOptions }: LiveProviderProp
 
   // Sorted newest id first so that, past the limit, the posts nearest the top stay followed.
   const followedPostIds = useMemo(
-    () => [...followCounts.keys()].sort((a, b) => b - a).slice(0, MAX_FOLLOWED),
+    () => [...followCounts.keys()].sort((a, b) => b - a).slice(0, MAX_FOLLOWED_POSTS),
     [followCounts],
   );
 

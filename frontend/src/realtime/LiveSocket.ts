@@ -1,4 +1,5 @@
 import { flattenEvents, parseServerFrame, type ClientMessage, type ServerEvent, type SingleServerEvent } from './events';
+import { MAX_FOLLOWED_POSTS } from '../lib/limits';
 import { FEED_STREAM, postStream, StreamTracker } from './streams';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
@@ -106,7 +107,7 @@ export class LiveSocket {
     this.pingIntervalMs = options.pingIntervalMs ?? 25_000;
     this.pongTimeoutMs = options.pongTimeoutMs ?? 10_000;
     this.offlineAfterFailures = options.offlineAfterFailures ?? 6;
-    this.maxFollowed = options.maxFollowed ?? 100;
+    this.maxFollowed = options.maxFollowed ?? MAX_FOLLOWED_POSTS;
   }
 
   get status(): ConnectionStatus {

@@ -6,7 +6,7 @@ import type { Comment, LeaderboardEntry, Post, User } from '../api/types';
  */
 
 /** Where an event stands in its stream (docs/protocol.md, "Streams, positions and resume"). */
-export interface StreamPosition {
+interface StreamPosition {
   stream?: string;
   seq?: number;
 }
@@ -20,7 +20,7 @@ export interface HelloEvent {
   feed_seq?: number;
 }
 
-export interface LeaderboardEvent extends StreamPosition {
+interface LeaderboardEvent extends StreamPosition {
   type: 'leaderboard';
   window_hours: number;
   entries: LeaderboardEntry[];
@@ -37,31 +37,31 @@ export interface PostSnapshot {
   viewers?: number;
 }
 
-export interface SubscribedEvent {
+interface SubscribedEvent {
   type: 'subscribed';
   posts: PostSnapshot[];
 }
 
-export interface PostCreatedEvent extends StreamPosition {
+interface PostCreatedEvent extends StreamPosition {
   type: 'post.created';
   post: Post;
 }
 
-export interface PostLikesEvent extends StreamPosition {
+interface PostLikesEvent extends StreamPosition {
   type: 'post.likes';
   post_id: number;
   like_count: number;
   version: number;
 }
 
-export interface CommentCreatedEvent extends StreamPosition {
+interface CommentCreatedEvent extends StreamPosition {
   type: 'comment.created';
   post_id: number;
   comment: Comment;
   comment_count: number;
 }
 
-export interface CommentLikesEvent extends StreamPosition {
+interface CommentLikesEvent extends StreamPosition {
   type: 'comment.likes';
   post_id: number;
   comment_id: number;
@@ -69,12 +69,12 @@ export interface CommentLikesEvent extends StreamPosition {
   version: number;
 }
 
-export interface PostDeletedEvent extends StreamPosition {
+interface PostDeletedEvent extends StreamPosition {
   type: 'post.deleted';
   post_id: number;
 }
 
-export interface CommentDeletedEvent extends StreamPosition {
+interface CommentDeletedEvent extends StreamPosition {
   type: 'comment.deleted';
   post_id: number;
   comment_id: number;
@@ -82,7 +82,7 @@ export interface CommentDeletedEvent extends StreamPosition {
 }
 
 /** Presence, not history: in no stream. */
-export interface PostViewersEvent {
+interface PostViewersEvent {
   type: 'post.viewers';
   post_id: number;
   count: number;
@@ -94,11 +94,11 @@ export interface ResumedEvent {
   resync: string[];
 }
 
-export interface PongEvent {
+interface PongEvent {
   type: 'pong';
 }
 
-export interface ServerErrorEvent {
+interface ServerErrorEvent {
   type: 'error';
   code: string;
   detail: string;
@@ -120,7 +120,7 @@ export type SingleServerEvent =
   | PongEvent
   | ServerErrorEvent;
 
-export interface BatchEvent {
+interface BatchEvent {
   type: 'batch';
   events: ServerEvent[];
 }
@@ -159,7 +159,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * newer server can add messages without breaking older tabs; a batch keeps only
  * the entries it recognises, in order.
  */
-export function toServerEvent(value: unknown): ServerEvent | null {
+function toServerEvent(value: unknown): ServerEvent | null {
   if (!isRecord(value) || typeof value.type !== 'string' || !KNOWN_TYPES.has(value.type)) return null;
   if (value.type === 'batch') {
     if (!Array.isArray(value.events)) return null;

@@ -8,15 +8,10 @@ import type { HelloEvent, PostSnapshot, ResumedEvent, SingleServerEvent } from '
  */
 
 export const FEED_STREAM = 'feed';
-export const LEADERBOARD_STREAM = 'leaderboard';
+const LEADERBOARD_STREAM = 'leaderboard';
 
 export function postStream(postId: number): string {
   return `post.${postId}`;
-}
-
-export function postIdOfStream(stream: string): number | null {
-  const match = /^post\.(\d+)$/.exec(stream);
-  return match ? Number(match[1]) : null;
 }
 
 /** What to do with an event: apply it, drop it as a repeat, or drop it and resume the stream. */
@@ -26,7 +21,7 @@ export type Verdict = 'apply' | 'repeat' | 'gap';
  * A stream with no position yet starts at its first event. The leaderboard is
  * whole in every frame, so a hole there needs no replay: the newest frame wins.
  */
-export function judge(stream: string, position: number | undefined, seq: number): Verdict {
+function judge(stream: string, position: number | undefined, seq: number): Verdict {
   if (position === undefined) return 'apply';
   if (seq <= position) return 'repeat';
   if (seq === position + 1 || stream === LEADERBOARD_STREAM) return 'apply';

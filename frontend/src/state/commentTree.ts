@@ -51,7 +51,7 @@ export interface ThreadWalkInput {
 }
 
 /** Counts every descendant of a comment with an explicit stack. */
-export function countDescendants(
+function countDescendants(
   postId: number,
   commentId: number,
   children: Record<string, number[]>,

@@ -9,7 +9,7 @@ export type CommentRecord = Omit<Comment, 'like_count' | 'liked_by_me'>;
 export type LikeTarget = 'post' | 'comment';
 
 /** What the screen showed before an optimistic like, so a failure can put it back. */
-export interface PendingLike {
+interface PendingLike {
   previousCount: number;
   previousLiked: boolean;
   /** The highest version known when the request left; later versions win over the REST answer. */
@@ -60,7 +60,7 @@ export interface LiveState {
 }
 
 /** Things the app itself learns (REST answers, user actions) that change live state. */
-export type LocalEvent =
+type LocalEvent =
   | { type: 'session.changed'; user: User | null }
   | { type: 'feed.loaded'; posts: Post[]; next: string | null; mode: 'replace' | 'append' | 'refresh' }
   | { type: 'feed.revealNew' }

@@ -6,7 +6,7 @@ export const bob: User = { id: 2, username: 'bob' };
 let clock = Date.parse('2026-11-22T10:00:00Z');
 
 /** Timestamps that grow with every call, so fixtures are created "in order". */
-export function nextTimestamp(): string {
+function nextTimestamp(): string {
   clock += 1000;
   return new Date(clock).toISOString();
 }

@@ -8,7 +8,7 @@ import { LikeButton } from '../likes/LikeButton';
 import { CommentForm } from './CommentForm';
 
 /** Vertical guide lines, one per level, so the eye can follow a branch. */
-export function DepthGuides({ depth }: { depth: number }) {
+function DepthGuides({ depth }: { depth: number }) {
   return (
     <>
       {Array.from({ length: depth }, (_, level) => (

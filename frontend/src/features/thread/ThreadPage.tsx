@@ -11,7 +11,7 @@ import { CommentRow, ContinueThreadRow } from './CommentRow';
 import { useThread } from './useThread';
 
 /** Levels shown before "continue this thread" takes over; enough to follow a conversation on a phone. */
-export const MAX_VISIBLE_DEPTH = 6;
+const MAX_VISIBLE_DEPTH = 6;
 
 function parseId(value: string | null | undefined): number | null {
   if (!value || !/^\d+$/.test(value)) return null;

@@ -1,7 +1,7 @@
 import { Link, Outlet } from 'react-router-dom';
-import { UserMenu } from '../features/auth/UserMenu';
-import { LeaderboardPanel, LeaderboardStrip } from '../features/leaderboard/LeaderboardPanel';
-import { ConnectionBadge } from './ConnectionBadge';
+import { UserMenu } from './features/auth/UserMenu';
+import { LeaderboardPanel, LeaderboardStrip } from './features/leaderboard/LeaderboardPanel';
+import { ConnectionBadge } from './components/ConnectionBadge';
 
 export function Layout() {
   return (
