@@ -15,10 +15,12 @@ from typing import Any
 from prometheus_client import multiprocess
 
 # The REST API: threads in few processes. A request mostly waits on PostgreSQL and Redis, and
-# threads keep nginx's upstream connections alive (a sync worker closes every one).
+# threads keep nginx's upstream connections alive (a sync worker closes every one). With the
+# database slow to commit, requests in flight set the rate: 16 threads, within the worker's
+# database pool (DJANGO_DB_POOL_MAX, 20) with room for its leaderboard thread.
 worker_class = "gthread"
 workers = 2
-threads = int(os.environ.get("GUNICORN_THREADS") or "8")
+threads = int(os.environ.get("GUNICORN_THREADS") or "16")
 # Longer than nginx keeps an idle upstream connection, so gunicorn never closes one under it.
 keepalive = 75
 # A socket worker's loop notifies the master between rounds of fan-out; give a busy one room.
