@@ -1,0 +1,151 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Backend } from './backend';
+import { ApiDriver, launchChromium, openSession, type Session } from './browser';
+
+const PASSWORD = 'quiet-harbour-lantern-42';
+
+/** Retries an assertion until it passes or the time is up, for things that arrive over the socket. */
+async function eventually(assertion: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await assertion();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 150));
+    }
+  }
+}
+
+async function waitForLive(page: Page, timeoutMs = 20_000): Promise<void> {
+  await page.locator('[data-testid="connection-badge"][data-status="live"]').waitFor({ timeout: timeoutMs });
+}
+
+async function postsWithContent(session: Session, content: string): Promise<number> {
+  const page = (await (await session.context.request.get('/api/posts/?page_size=100')).json()) as {
+    results: { content: string }[];
+  };
+  return page.results.filter((post) => post.content === content).length;
+}
+
+describe('deleting, retrying and presence in a real browser against the real backend', () => {
+  let backend: Backend;
+  let browser: Browser;
+  let ada: Session;
+  let grace: Session;
+  let adaApi: ApiDriver;
+  let graceApi: ApiDriver;
+
+  beforeAll(async () => {
+    backend = await Backend.start();
+    browser = await launchChromium();
+    ada = await openSession(browser, backend.baseUrl);
+    grace = await openSession(browser, backend.baseUrl);
+    adaApi = new ApiDriver(ada.context);
+    graceApi = new ApiDriver(grace.context);
+    await adaApi.signup('ada', PASSWORD);
+    await graceApi.signup('grace', PASSWORD);
+    await Promise.all([ada.page.goto('/'), grace.page.goto('/')]);
+    await Promise.all([waitForLive(ada.page), waitForLive(grace.page)]);
+  });
+
+  afterAll(async () => {
+    const errors = [...(ada?.consoleErrors ?? []), ...(grace?.consoleErrors ?? [])];
+    if (errors.length > 0) console.log(`Browser console errors:\n${errors.join('\n')}`);
+    await browser?.close();
+    await backend?.stop();
+  });
+
+  it('posts once on a double click', async () => {
+    const content = 'Double-clicked by habit, posted once.';
+    await ada.page.getByRole('textbox', { name: 'What is on your mind?' }).fill(content);
+    await ada.page.getByRole('button', { name: 'Post', exact: true }).dblclick();
+    await ada.page.locator('[data-testid="feed-list"] [data-testid="post-card"]', { hasText: content }).waitFor();
+    // Positive control: the post exists, so a second one would be counted too.
+    await eventually(async () => expect(await postsWithContent(ada, content)).toBe(1));
+    await ada.page.waitForTimeout(500);
+    expect(await postsWithContent(ada, content)).toBe(1);
+    expect(await ada.page.locator('[data-testid="feed-list"] [data-testid="post-card"]', { hasText: content }).count()).toBe(1);
+  });
+
+  it('posts once when the answer was lost and the post is sent again', async () => {
+    const content = 'The network dropped the answer; the retry did not post twice.';
+    const keys: string[] = [];
+    let dropped = false;
+    await ada.page.route('**/api/posts/', async (route) => {
+      if (route.request().method() !== 'POST') return route.continue();
+      keys.push(route.request().headers()['idempotency-key'] ?? '');
+      if (dropped) return route.continue();
+      dropped = true;
+      // The server handles the create; the browser never hears back.
+      await route.fetch();
+      return route.abort('connectionreset');
+    });
+    await ada.page.getByRole('textbox', { name: 'What is on your mind?' }).fill(content);
+    await ada.page.getByRole('button', { name: 'Post', exact: true }).click();
+    await ada.page.getByRole('alert').filter({ hasText: /connection|reach/i }).waitFor();
+    await eventually(async () => expect(await postsWithContent(ada, content)).toBe(1));
+
+    await ada.page.getByRole('button', { name: 'Post', exact: true }).click();
+    await ada.page.locator('[data-testid="feed-list"] [data-testid="post-card"]', { hasText: content }).waitFor();
+    await ada.page.unroute('**/api/posts/');
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(keys[1]).toBe(keys[0]);
+    expect(await postsWithContent(ada, content)).toBe(1);
+  });
+
+  it('shows how many people have a thread open', async () => {
+    const post = await graceApi.createPost('Who is reading along?');
+    await Promise.all([ada.page.goto(`/posts/${post.id}`), grace.page.goto(`/posts/${post.id}`)]);
+    await Promise.all([waitForLive(ada.page), waitForLive(grace.page)]);
+    for (const page of [ada.page, grace.page]) {
+      await eventually(async () => expect(((await page.getByTestId(`viewers-${post.id}`).textContent()) ?? '').trim()).toBe('2 here'));
+    }
+    await ada.page.goto('/');
+    await eventually(async () => expect(((await grace.page.getByTestId(`viewers-${post.id}`).textContent()) ?? '').trim()).toBe('1 here'));
+  });
+
+  it('deletes a comment: a placeholder in every open thread, replies kept', async () => {
+    const post = await graceApi.createPost('A thread to tidy up.');
+    const mine = await adaApi.comment(post.id, 'I will think better of this.');
+    const reply = await graceApi.comment(post.id, 'A reply that stays.', mine.id);
+    await Promise.all([ada.page.goto(`/posts/${post.id}`), grace.page.goto(`/posts/${post.id}`)]);
+    await Promise.all([waitForLive(ada.page), waitForLive(grace.page)]);
+    await grace.page.locator(`[data-comment-id="${reply.id}"]`).waitFor();
+    // Only the author is offered the button.
+    expect(await grace.page.locator(`[data-comment-id="${mine.id}"]`).getByRole('button', { name: 'Delete this comment' }).count()).toBe(0);
+
+    const row = ada.page.locator(`[data-comment-id="${mine.id}"]`);
+    await row.getByRole('button', { name: 'Delete this comment' }).click();
+    await row.getByRole('button', { name: 'Yes, delete' }).click();
+    await row.getByText('This comment was deleted.').waitFor();
+
+    const graceRow = grace.page.locator(`[data-comment-id="${mine.id}"]`);
+    await graceRow.getByText('This comment was deleted.').waitFor({ timeout: 10_000 });
+    expect(await graceRow.getByText('I will think better of this.').count()).toBe(0);
+    await grace.page.locator(`[data-comment-id="${reply.id}"]`).getByText('A reply that stays.').waitFor();
+    await eventually(async () => expect(await grace.page.getByRole('heading', { name: '1 comment' }).count()).toBe(1));
+  });
+
+  it('deletes a post: it leaves every feed live, its URL shows the placeholder', async () => {
+    const content = 'Posted in haste, deleted at leisure.';
+    const post = await adaApi.createPost(content);
+    await Promise.all([ada.page.goto('/'), grace.page.goto('/')]);
+    await Promise.all([waitForLive(ada.page), waitForLive(grace.page)]);
+    const graceCard = grace.page.locator(`[data-testid="feed-list"] [data-post-id="${post.id}"]`);
+    await graceCard.waitFor();
+
+    const card = ada.page.locator(`[data-testid="feed-list"] [data-post-id="${post.id}"]`);
+    await card.getByRole('button', { name: 'Delete this post' }).click();
+    await card.getByRole('button', { name: 'Yes, delete' }).click();
+    await card.waitFor({ state: 'detached' });
+    await graceCard.waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await postsWithContent(grace, content)).toBe(0);
+
+    await grace.page.goto(`/posts/${post.id}`);
+    await grace.page.getByText('This post was deleted.').waitFor();
+  });
+});
