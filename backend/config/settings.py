@@ -327,7 +327,7 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     # /api/health/ answers the load balancer over plain HTTP inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^api/health/$", r"^metrics$"]
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/(live/)?$", r"^metrics$"]
 
 # --- Logging: JSON lines on stdout ----------------------------------------------------
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")

@@ -73,8 +73,7 @@ def health(client: ContractClient) -> tuple[int, dict[str, Any]]:
 def test_health_is_green_with_both_services(contract_client: Callable[..., ContractClient]) -> None:
     status, body = health(contract_client())
     assert status == 200
-    assert body["database"]["ok"] and body["channel_layer"]["ok"]
-    assert body["database"]["vendor"] == "postgresql"
+    assert body == {"ok": True, "database": {"ok": True}, "channel_layer": {"ok": True}}
 
 
 def test_writes_succeed_while_redis_is_down_and_health_says_so(
@@ -92,8 +91,7 @@ def test_writes_succeed_while_redis_is_down_and_health_says_so(
     assert post.like_count == 1
     status, body = health(client)
     assert status == 503
-    assert body["database"]["ok"] is True and body["channel_layer"]["ok"] is False
-    assert body["channel_layer"]["pushes"]["last_failure"]
+    assert body == {"ok": False, "database": {"ok": True}, "channel_layer": {"ok": False}}
     private_redis.start()
     assert health(client)[0] == 200
 
