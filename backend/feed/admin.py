@@ -1,8 +1,10 @@
 """The admin shows every row, deleted ones too; deleting and restoring go through the services.
 
 Rows are never removed here: a hard delete would drop likes (and karma) and orphan replies,
-and would skip the events that keep open browsers right. The derived columns (counters,
-versions, depth, deletion time) are read-only: only the services move them.
+and would skip the events that keep open browsers right. Nor are they added here, which would
+skip the counters and events of the services. The derived columns (counters, versions, depth,
+deletion time) and a row's place (author, post, parent, time) are read-only; only the content
+can be edited, for moderation.
 """
 
 from typing import Any
@@ -31,6 +33,9 @@ class SoftDeleteAdmin(admin.ModelAdmin):
         raise NotImplementedError
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
@@ -62,7 +67,7 @@ class PostAdmin(SoftDeleteAdmin):
     list_select_related = ("author",)
     raw_id_fields = ("author",)
     search_fields = ("content", "author__username")
-    readonly_fields = ("like_count", "comment_count", "likes_version", "deleted_at")
+    readonly_fields = ("author", "created_at", "like_count", "comment_count", "likes_version", "deleted_at")
     noun = "posts"
 
     def delete_one(self, actor: User, pk: int) -> bool:
@@ -77,7 +82,7 @@ class CommentAdmin(SoftDeleteAdmin):
     list_display = ("id", "post_id", "parent_id", "author", "depth", "like_count", "created_at", "is_deleted")
     list_select_related = ("author",)
     raw_id_fields = ("post", "parent", "author")
-    readonly_fields = ("depth", "like_count", "likes_version", "deleted_at")
+    readonly_fields = ("post", "parent", "author", "created_at", "depth", "like_count", "likes_version", "deleted_at")
     noun = "comments"
 
     def delete_one(self, actor: User, pk: int) -> bool:

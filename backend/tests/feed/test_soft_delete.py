@@ -324,6 +324,7 @@ def test_the_admin_shows_deleted_content_and_deletes_and_restores_through_the_se
     assert listing.status_code == 200 and f"/admin/feed/post/{post.pk}/change/".encode() in listing.content
     assert admin_client_for.get(f"/admin/feed/post/{post.pk}/change/").status_code == 200
     assert admin_client_for.get(f"/admin/feed/post/{post.pk}/delete/").status_code == 403
+    assert admin_client_for.get("/admin/feed/post/add/").status_code == 403
     events = sent(
         lambda: admin_client_for.post(
             "/admin/feed/post/", {"action": "restore", "_selected_action": [post.pk]}, follow=True
