@@ -8,7 +8,7 @@ Add a name here only when nothing in the code can call it by name.
 
 from types import SimpleNamespace
 
-from config import redis_pool, serving
+from config import redis_pool, redis_servers, serving
 from core import parsers
 from feed import admin as feed_admin
 from ops import logging, middleware
@@ -19,6 +19,8 @@ from tests.faults import conftest as faults_conftest
 
 # Named by dotted path in config/settings.py (middleware classes: by pattern in pyproject.toml).
 redis_pool.ProcessRedisPool
+# Called from config/settings.py, which vulture leaves out.
+redis_servers.default_prefix
 parsers.StrictJSONParser
 logging.JsonFormatter
 middleware.SyncChainBoundary

@@ -11,6 +11,7 @@ channel layer, or a primary found through Redis Sentinel.
 Set REDIS_URL or REDIS_SENTINELS, not both; neither means the embedded in-memory layer.
 """
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -84,3 +85,16 @@ def from_environment(environ: Mapping[str, str]) -> RedisServers | None:
     if not db_raw.isdigit():
         raise ImproperlyConfigured(f"REDIS_SENTINEL_DB must be a database number, got {db_raw!r}")
     return RedisServers(sentinels=tuple(sentinels), sentinel_master=master, sentinel_db=int(db_raw))
+
+
+def default_prefix(environ: Mapping[str, str]) -> str:
+    """`karmafeed-` and a digest of the servers and the database number (never the password)."""
+    parts = []
+    for url in (part.strip() for part in environ.get("REDIS_URL", "").split(",") if part.strip()):
+        split = urlsplit(url)
+        parts.append(f"{split.hostname}:{split.port or 6379}{split.path.rstrip('/') or '/0'}")
+    if environ.get("REDIS_SENTINELS", "").strip():
+        master = environ.get("REDIS_SENTINEL_MASTER", "").strip()
+        parts.append(f"sentinel:{master}/{environ.get('REDIS_SENTINEL_DB', '').strip() or '0'}")
+    digest = hashlib.sha256(",".join(parts).encode()).hexdigest()[:12]
+    return f"karmafeed-{digest}"

@@ -180,6 +180,10 @@ HTTP_BODY_TIMEOUT = env_float("DJANGO_HTTP_BODY_TIMEOUT", 10.0)
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # One server, several channel-layer shards, or a primary found through Sentinel.
 REDIS_SERVERS = redis_servers.from_environment(os.environ)
+# Every Redis key and pub/sub channel of this deployment starts with this. Pub/sub ignores the
+# database number, so the default is derived from the servers and database in use: two
+# deployments on one Redis server, on different databases, never hear each other.
+REDIS_PREFIX = env_str("REDIS_CHANNEL_PREFIX", "") or redis_servers.default_prefix(os.environ)
 if REDIS_SERVERS is not None:
     CHANNEL_LAYERS = {
         "default": {
@@ -194,7 +198,7 @@ if REDIS_SERVERS is not None:
                     max_connections=env_int("REDIS_MAX_CONNECTIONS", 2000),
                     health_check_interval=30,
                 ),
-                "prefix": env_str("REDIS_CHANNEL_PREFIX", "karmafeed"),
+                "prefix": REDIS_PREFIX,
             },
         }
     }
@@ -263,7 +267,7 @@ if REDIS_SERVERS is not None:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_SERVERS.cache_location(),
-            "KEY_PREFIX": env_str("REDIS_CHANNEL_PREFIX", "karmafeed"),
+            "KEY_PREFIX": REDIS_PREFIX,
             "OPTIONS": {
                 "socket_connect_timeout": 2,
                 "socket_timeout": 2,
