@@ -34,6 +34,12 @@ logger = logging.getLogger(__name__)
 
 # A shutdown does not wait longer than this on Redis to withdraw this worker's counts.
 LEAVE_TIMEOUT_SECONDS = 2.0
+# Coalescing of crowded posts: a change smaller than 1 % of the count last pushed waits up to
+# this many rounds (10 s by default), unless it grows past 1 % meanwhile. With thousands of
+# sockets coming and going, every round would otherwise push a count that barely moved to
+# every follower; below 100 followers every change goes out at the next round.
+SMALL_CHANGE_SHARE = 0.01
+SMALL_CHANGE_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -80,8 +86,9 @@ class Presence:
         self._written: dict[int, int] = {}
         # Per post followed here: the other workers' followers as of the last round...
         self._others: dict[int, int] = {}
-        # ...and the total last pushed to the followers here.
-        self._pushed: dict[int, int] = {}
+        # ...and the total last pushed to the followers here, with the round it went out in.
+        self._pushed: dict[int, tuple[int, int]] = {}
+        self._round = 0
         self._versions = itertools.count(1)
 
     def viewers(self, post_id: int) -> int:
@@ -122,16 +129,24 @@ class Presence:
             logger.warning("presence lease had lapsed; writing every count again", extra={"worker": self.worker})
             result = await self._store.sync(worker=self.worker, changed=local, wanted=wanted, ttl=self._ttl)
         self._written = local
+        self._round += 1
         self._others = {}
-        pushed: dict[int, int] = {}
+        pushed: dict[int, tuple[int, int]] = {}
         for post_id, count in local.items():
             total = max(result.totals.get(post_id, 0), count)
             self._others[post_id] = total - count
-            pushed[post_id] = total
-            if self._pushed.get(post_id) != total:
+            last = pushed[post_id] = self._pushed.get(post_id, (-1, 0))
+            if self._due(total, *last):
+                pushed[post_id] = (total, self._round)
                 event = events.post_viewers(post_id=post_id, count=total, version=next(self._versions))
                 self._hub.accept(event.group, event.text, event.coalesce_key, event.version)
         self._pushed = pushed
+
+    def _due(self, total: int, last_total: int, last_round: int) -> bool:
+        if total == last_total:
+            return False
+        small = abs(total - last_total) < SMALL_CHANGE_SHARE * last_total
+        return not small or self._round - last_round >= SMALL_CHANGE_ROUNDS
 
     async def close(self) -> None:
         """On a clean shutdown this worker's sockets stop counting at once, not when the lease ends."""

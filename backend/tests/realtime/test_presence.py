@@ -14,9 +14,11 @@ from channels.layers import get_channel_layer
 from django.conf import settings as django_settings
 
 from accounts.models import User
+from realtime import presence as presence_module
 from realtime.events import FEED_GROUP, post_group
 from realtime.hub import Connection, Hub
 from realtime.presence import Presence, deployment_prefix
+from realtime.presence_memory import MemoryPresenceStore
 from realtime.presence_redis import RedisPresenceStore
 from realtime.runtime import get_runtime
 from testing.plugin import eventually_async
@@ -206,3 +208,54 @@ async def test_a_worker_that_shuts_down_cleanly_stops_counting_at_once(two_worke
     await two.kill()
     await two.presence.close()
     await eventually_async(lambda: last_count(survivor, 9) == 1, "the stopped worker's follower gone")  # lease is 30 s
+
+
+# -- coalescing of crowded posts (memory store, rounds run by hand) ------------------------
+
+
+class CountingHub:
+    """The hub as presence sees it: a set number of local followers per post, pushes recorded."""
+
+    def __init__(self) -> None:
+        self.followers: dict[str, int] = {}
+        self.pushed: list[dict[str, Any]] = []
+
+    def member_count(self, group: str) -> int:
+        return self.followers.get(group, 0)
+
+    def member_counts(self) -> dict[str, int]:
+        return dict(self.followers)
+
+    def accept(self, group: str, text: str, key: str | None = None, version: int = 0) -> None:
+        self.pushed.append(orjson.loads(text))
+
+
+async def test_a_crowded_posts_small_changes_wait_a_few_rounds_and_large_ones_do_not() -> None:
+    hub = CountingHub()
+    presence = Presence(hub, MemoryPresenceStore(), interval=2.0, ttl=30.0)
+    hub.followers[post_group(1)] = 1000
+    hub.followers[post_group(2)] = 10
+    await presence.sync_round()
+    assert [(e["post_id"], e["count"]) for e in hub.pushed] == [(1, 1000), (2, 10)]
+    hub.pushed.clear()
+    # Under 1 % of 1,000: held back; any change of a small post goes out at once.
+    hub.followers[post_group(1)] = 1003
+    hub.followers[post_group(2)] = 11
+    await presence.sync_round()
+    assert [(e["post_id"], e["count"]) for e in hub.pushed] == [(2, 11)]
+    hub.pushed.clear()
+    rounds = 1
+    while not hub.pushed:
+        await presence.sync_round()
+        rounds += 1
+    assert rounds == presence_module.SMALL_CHANGE_ROUNDS
+    assert [(e["post_id"], e["count"]) for e in hub.pushed] == [(1, 1003)]
+    hub.pushed.clear()
+    # 1 % or more goes out at the next round.
+    hub.followers[post_group(1)] = 1014
+    await presence.sync_round()
+    assert [(e["post_id"], e["count"]) for e in hub.pushed] == [(1, 1014)]
+    # Unchanged: nothing.
+    hub.pushed.clear()
+    await presence.sync_round()
+    assert hub.pushed == []
