@@ -1,4 +1,4 @@
-"""The production topology on this machine: nginx in front of socket workers and HTTP workers.
+"""The production topology on one host: nginx in front of socket workers and HTTP workers.
 
     stack.py start   render nginx's config into STACK_DIR, then become honcho running
                      deploy/Procfile: two gunicorn masters (STACK_WORKERS socket workers,
