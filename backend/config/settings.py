@@ -5,10 +5,11 @@ channel layer, one process. With them it runs on PostgreSQL and Redis, any numbe
 """
 
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -31,7 +32,7 @@ def _env_parsed(name: str, default: T, parse: Callable[[str], T], kind: str) -> 
         return default
     try:
         return parse(raw)
-    except ValueError as exc:
+    except (ValueError, KeyError) as exc:
         raise ImproperlyConfigured(f"{name} must be {kind}, got {raw!r}") from exc
 
 
@@ -43,11 +44,27 @@ def env_float(name: str, default: float) -> float:
     return _env_parsed(name, default, float, "a number")
 
 
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    # A typo (`ture`) must stop the start, not quietly read as false.
+    return _env_parsed(
+        name, default, lambda raw: _BOOLEANS[raw.strip().lower()], "one of 1/0, true/false, yes/no, on/off"
+    )
+
+
+# DRF's rate syntax: requests per second, minute, hour or day ("30/min").
+_RATE = re.compile(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str:
+    def parse(raw: str) -> str:
+        if not _RATE.match(raw.strip()):
+            raise ValueError(raw)
+        return raw.strip()
+
+    return _env_parsed(name, default, parse, "a rate like 30/min (per s, min, hour or day)")
 
 
 def env_path(name: str, default: Path) -> Path:
@@ -140,15 +157,40 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
+SQLITE_OPTIONS = {
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at
+    # BEGIN so two writers queue on the busy timeout instead of failing to upgrade.
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+SUPPORTED_ENGINES = ("django.db.backends.postgresql", "django.db.backends.sqlite3")
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    """DATABASE_URL as Django's DATABASES entry: PostgreSQL or SQLite, else a clear refusal."""
+    try:
+        database = dict(dj_database_url.parse(url, conn_max_age=0))
+    except Exception as exc:  # dj-database-url raises several kinds
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL ({exc}): {url!r}") from exc
+    if database.get("ENGINE") not in SUPPORTED_ENGINES:
+        raise ImproperlyConfigured(f"DATABASE_URL must be postgres://... or sqlite:///path, got {url!r}")
+    if not database.get("NAME"):
+        raise ImproperlyConfigured(f"DATABASE_URL names no database: {url!r}")
+    return database
+
+
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     # Under ASGI every request runs in a thread of its own, so Django's persistent
     # connections would open one PostgreSQL connection per thread and leak it. A pool per
     # worker process hands each request a warm connection instead.
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
     db_options = DATABASES["default"].setdefault("OPTIONS", {})
-    db_options["connect_timeout"] = env_int("DJANGO_DB_CONNECT_TIMEOUT", 5)
-    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        db_options.update(SQLITE_OPTIONS)
+    else:
+        db_options["connect_timeout"] = env_int("DJANGO_DB_CONNECT_TIMEOUT", 5)
         db_options["pool"] = {
             "min_size": env_int("DJANGO_DB_POOL_MIN", 2),
             "max_size": env_int("DJANGO_DB_POOL_MAX", 20),
@@ -160,13 +202,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(env_path("DJANGO_SQLITE_PATH", REPO_DIR / "var" / "karmafeed.sqlite3")),
-            "OPTIONS": {
-                # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at
-                # BEGIN so two writers queue on the busy timeout instead of failing to upgrade.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     }
 
@@ -293,8 +329,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "ops.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "auth": env_str("KARMAFEED_THROTTLE_AUTH", "30/min"),
-        "write": env_str("KARMAFEED_THROTTLE_WRITE", "120/min"),
+        "auth": env_rate("KARMAFEED_THROTTLE_AUTH", "30/min"),
+        "write": env_rate("KARMAFEED_THROTTLE_WRITE", "120/min"),
     },
 }
 SPECTACULAR_SETTINGS = {

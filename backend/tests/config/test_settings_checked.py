@@ -1,0 +1,60 @@
+"""Every setting is checked at start-up, and a bad one stops it with an error naming it."""
+
+import pytest
+
+from tests.config.settings_probe import load_settings, settings_values
+
+
+def _refused(variable: str, **env: str) -> str:
+    loaded = load_settings("DEBUG", **env)
+    assert loaded.returncode != 0, f"{variable}={env[variable]!r} was accepted"
+    assert "ImproperlyConfigured" in loaded.stderr
+    assert variable in loaded.stderr.strip().splitlines()[-1], loaded.stderr[-500:]
+    return loaded.stderr
+
+
+@pytest.mark.parametrize("value", ["ture", "2", "enabled", "nope"])
+def test_a_boolean_that_is_not_one_is_refused(value: str) -> None:
+    _refused("DJANGO_HTTPS", DJANGO_HTTPS=value)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", False), ("false", False), ("off", False), ("YES", True)])
+def test_booleans_in_every_spelling(value: str, expected: bool) -> None:
+    assert settings_values("DEBUG", DJANGO_DEBUG=value)["DEBUG"] is expected
+
+
+def test_a_redirect_typo_no_longer_turns_it_off_quietly() -> None:
+    _refused(
+        "DJANGO_SECURE_SSL_REDIRECT", DJANGO_HTTPS="1", DJANGO_SECRET_KEY="k" * 50, DJANGO_SECURE_SSL_REDIRECT="ture"
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["foo://db/karmafeed", "mysql://u@db/karmafeed", "postgres//missing-colon", "postgres://db-host"]
+)
+def test_a_database_url_that_cannot_serve_is_refused(url: str) -> None:
+    _refused("DATABASE_URL", DATABASE_URL=url)
+
+
+def test_a_sqlite_database_url_serves_like_the_embedded_default(tmp_path: object) -> None:
+    databases = settings_values("DATABASES", DATABASE_URL=f"sqlite:///{tmp_path}/feed.sqlite3")["DATABASES"]
+    options = databases["default"]["OPTIONS"]
+    assert databases["default"]["NAME"] == f"{tmp_path}/feed.sqlite3"
+    assert "connect_timeout" not in options and options["transaction_mode"] == "IMMEDIATE"
+
+
+@pytest.mark.parametrize("rate", ["30/fortnight", "many/min", "30", "/min", "-1/min"])
+def test_a_throttle_rate_that_is_not_one_is_refused(rate: str) -> None:
+    _refused("KARMAFEED_THROTTLE_AUTH", KARMAFEED_THROTTLE_AUTH=rate)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("DJANGO_HTTP_MAX_CONCURRENCY", "twelve"), ("REALTIME_FLUSH_INTERVAL", "0.1s")]
+)
+def test_a_number_that_is_not_one_is_refused(variable: str, value: str) -> None:
+    _refused(variable, **{variable: value})
+
+
+def test_the_defaults_start() -> None:
+    # Positive control: nothing set, nothing refused.
+    assert settings_values("DEBUG")["DEBUG"] is False
