@@ -23,7 +23,7 @@ function NotFound() {
 function LiveApp({ socketOptions }: { socketOptions?: Partial<LiveSocketOptions> }) {
   const { user } = useAuth();
   return (
-    <LiveProvider user={user ?? null} socketOptions={socketOptions}>
+    <LiveProvider user={user} socketOptions={socketOptions}>
       <Routes>
         <Route element={<Layout />}>
           <Route index element={<FeedPage />} />

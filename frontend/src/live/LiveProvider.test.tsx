@@ -1,4 +1,6 @@
-import { act, screen, waitFor } from '@testing-library/react';
+import { act, render, screen, waitFor } from '@testing-library/react';
+import { MemoryRouter } from 'react-router-dom';
+import { AppShell } from '../App';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { alice, bob, makeComment, makePost } from '../test/fixtures';
 import { mockFetch, renderApp, ScriptedSocket } from '../test/renderApp';
@@ -114,5 +116,39 @@ describe('resuming streams from the screen’s point of view', () => {
     act(() => socket.push({ type: 'resumed', recovered: ['feed'], resync: ['post.5'] }));
     expect(await screen.findByText('Read afresh')).toBeInTheDocument();
     expect(reads.count).toBe(2);
+  });
+});
+
+describe('connecting once the session is known', () => {
+  it('opens one socket, as the user, not one as nobody first', async () => {
+    let answerMe: (value: { body: unknown }) => void = () => undefined;
+    let sockets = 0;
+    mockFetch({
+      'GET /api/auth/me/': () =>
+        new Promise<{ body: unknown }>((resolve) => {
+          answerMe = resolve;
+        }),
+      'GET /api/auth/csrf/': () => ({ status: 204 }),
+      'GET /api/leaderboard/': () => ({ body: { window_hours: 24, entries: [] } }),
+      'GET /api/posts/': () => ({ body: { results: [makePost(1)], next: null } }),
+    });
+    render(
+      <MemoryRouter initialEntries={['/']}>
+        <AppShell
+          socketOptions={{
+            url: 'ws://127.0.0.1/ws/',
+            createSocket: () => {
+              sockets += 1;
+              return new ScriptedSocket();
+            },
+          }}
+        />
+      </MemoryRouter>,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sockets).toBe(0);
+    await act(async () => answerMe({ body: alice }));
+    await screen.findByText('Post 1');
+    expect(sockets).toBe(1);
   });
 });

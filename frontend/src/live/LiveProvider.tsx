@@ -13,7 +13,8 @@ import { arrivingCommentIds, withoutIds } from './freshComments';
 const HIGHLIGHT_MS = 4_000;
 
 interface LiveProviderProps {
-  user: User | null;
+  /** `undefined` while the session is being checked. */
+  user: User | null | undefined;
   children: ReactNode;
   socketOptions?: Partial<LiveSocketOptions>;
 }
@@ -36,7 +37,7 @@ export function LiveProvider({ user, children, socketOptions }: LiveProviderProp
   }, []);
 
   useEffect(() => {
-    dispatchDomain({ type: 'session.changed', user });
+    if (user !== undefined) dispatchDomain({ type: 'session.changed', user });
   }, [user]);
 
   const freshKey = [...fresh].join(',');
@@ -81,7 +82,7 @@ export function LiveProvider({ user, children, socketOptions }: LiveProviderProp
       for (const handler of resyncHandlers.current) handler(streams);
     },
     followedPostIds,
-    sessionKey: user ? String(user.id) : 'anonymous',
+    sessionKey: user === undefined ? null : user ? String(user.id) : 'anonymous',
     socketOptions,
   });
 

@@ -8,8 +8,12 @@ export interface UseLiveFeedOptions {
   /** Streams that could not be resumed: the screens showing them read them afresh. */
   onResync: (streams: string[]) => void;
   followedPostIds: readonly number[];
-  /** Changes when the logged-in user changes; the socket reconnects so the server sees the new session. */
-  sessionKey: string;
+  /**
+   * Changes when the logged-in user changes; the socket reconnects so the server sees the new
+   * session. `null` while the session is still being checked: the socket waits, rather than
+   * connect as nobody and at once again as the user.
+   */
+  sessionKey: string | null;
   socketOptions?: Partial<LiveSocketOptions>;
 }
 
@@ -21,6 +25,7 @@ export interface LiveFeed {
 /** Adapts one LiveSocket to React: owns its lifetime and exposes its status. */
 export function useLiveFeed(options: UseLiveFeedOptions): LiveFeed {
   const { followedPostIds, sessionKey } = options;
+  const sessionKnown = sessionKey !== null;
   const [socket] = useState(
     () => new LiveSocket({ url: defaultSocketUrl(), ...options.socketOptions }),
   );
@@ -31,6 +36,7 @@ export function useLiveFeed(options: UseLiveFeedOptions): LiveFeed {
   });
 
   useEffect(() => {
+    if (!sessionKnown) return;
     const removeListener = socket.addListener({
       onEvent: (event) => callbacks.current.onEvent(event),
       onStatus: setStatus,
@@ -44,7 +50,7 @@ export function useLiveFeed(options: UseLiveFeedOptions): LiveFeed {
       removeListener();
       socket.stop();
     };
-  }, [socket]);
+  }, [socket, sessionKnown]);
 
   const followKey = followedPostIds.join(',');
   useEffect(() => {
@@ -54,8 +60,9 @@ export function useLiveFeed(options: UseLiveFeedOptions): LiveFeed {
   const previousSession = useRef(sessionKey);
   useEffect(() => {
     if (previousSession.current === sessionKey) return;
+    const wasKnown = previousSession.current !== null;
     previousSession.current = sessionKey;
-    socket.reconnectNow();
+    if (wasKnown) socket.reconnectNow();
   }, [socket, sessionKey]);
 
   const setStreamPosition = useCallback((stream: string, seq: number) => socket.setPosition(stream, seq), [socket]);
