@@ -162,18 +162,17 @@ _memory_store: PresenceStore | None = None
 
 
 def deployment_prefix() -> str:
-    """The channel layer's prefix: every Redis key of the deployment lives under it."""
-    layer: dict[str, Any] = settings.CHANNEL_LAYERS["default"]
-    return str(layer["CONFIG"]["prefix"])
+    """Every Redis key of the deployment lives under it."""
+    return str(settings.REDIS_PREFIX)
 
 
 def build_store() -> PresenceStore:
     """Redis when the deployment has it; otherwise this process's memory (shared by its loops)."""
     global _memory_store
-    if settings.REDIS_URL:
-        from realtime.presence_redis import RedisPresenceStore
+    if settings.REDIS_SERVERS is not None:
+        from realtime.presence_redis import RedisPresenceStore, client_for
 
-        return RedisPresenceStore(url=settings.REDIS_URL, prefix=deployment_prefix())
+        return RedisPresenceStore(client=client_for(settings.REDIS_SERVERS), prefix=deployment_prefix())
     if _memory_store is None:
         from realtime.presence_memory import MemoryPresenceStore
 

@@ -13,8 +13,10 @@ per worker rather than one per post.)
 """
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import redis.asyncio
+import redis.asyncio.sentinel
 
 from realtime.presence import SyncResult
 
@@ -73,10 +75,22 @@ redis.call('DEL', ARGV[1] .. ':presence:worker:' .. ARGV[2])
 """
 
 
+TIMEOUTS: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 2.0}
+
+
+def client_for(servers: Any) -> redis.asyncio.Redis:
+    """The deployment's Redis (config.redis_servers.RedisServers): the Sentinel-watched primary,
+    or the first server when the channel layer is sharded, as for the sessions cache."""
+    if servers.sentinels:
+        sentinel = redis.asyncio.sentinel.Sentinel(list(servers.sentinels), sentinel_kwargs=TIMEOUTS, **TIMEOUTS)
+        return sentinel.master_for(servers.sentinel_master, db=servers.sentinel_db)
+    return redis.asyncio.Redis.from_url(servers.urls[0], **TIMEOUTS)
+
+
 class RedisPresenceStore:
-    def __init__(self, *, url: str, prefix: str) -> None:
+    def __init__(self, *, client: redis.asyncio.Redis, prefix: str) -> None:
         self.prefix = prefix
-        self._client = redis.asyncio.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=2.0)
+        self._client = client
         self._sync = self._client.register_script(SYNC_LUA)
         self._leave = self._client.register_script(LEAVE_LUA)
 

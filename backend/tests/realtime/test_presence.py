@@ -19,7 +19,7 @@ from realtime.events import FEED_GROUP, post_group
 from realtime.hub import Connection, Hub
 from realtime.presence import Presence, deployment_prefix
 from realtime.presence_memory import MemoryPresenceStore
-from realtime.presence_redis import RedisPresenceStore
+from realtime.presence_redis import RedisPresenceStore, client_for
 from realtime.runtime import get_runtime
 from testing.plugin import eventually_async
 from tests.factories import make_post
@@ -117,7 +117,10 @@ class Worker:
         assert layer is not None
         self.hub = Hub(layer, flush_interval=0.02, buffer_limit=1 << 20)
         self.presence = Presence(
-            self.hub, RedisPresenceStore(url=django_settings.REDIS_URL, prefix=prefix), interval=interval, ttl=ttl
+            self.hub,
+            RedisPresenceStore(client=client_for(django_settings.REDIS_SERVERS), prefix=prefix),
+            interval=interval,
+            ttl=ttl,
         )
         self.task: asyncio.Task[None] | None = None
 

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from realtime.presence import PresenceStore, deployment_prefix
 from realtime.presence_memory import MemoryPresenceStore
-from realtime.presence_redis import RedisPresenceStore
+from realtime.presence_redis import RedisPresenceStore, client_for
 from testing.plugin import eventually_async
 
 
@@ -21,7 +21,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[PresenceStore]:
         return
     # A prefix of its own under the run's prefix: these keys are seen by this test only.
     prefix = f"{deployment_prefix()}:t{uuid.uuid4().hex[:8]}"
-    redis_store = RedisPresenceStore(url=settings.REDIS_URL, prefix=prefix)
+    redis_store = RedisPresenceStore(client=client_for(settings.REDIS_SERVERS), prefix=prefix)
     yield redis_store
     await redis_store.close()
 
