@@ -92,27 +92,41 @@ class CommentAdmin(SoftDeleteAdmin):
         return services.comment_restore(comment_id=pk)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the services derive (likes carry counters and karma; the window and leaderboard
+    state follow from likes): shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(PostLike)
-class PostLikeAdmin(admin.ModelAdmin):
+class PostLikeAdmin(ReadOnlyAdmin):
     list_display = ("id", "user", "post_id", "recipient", "created_at")
     list_select_related = ("user", "recipient")
     raw_id_fields = ("user", "post", "recipient")
 
 
 @admin.register(CommentLike)
-class CommentLikeAdmin(admin.ModelAdmin):
+class CommentLikeAdmin(ReadOnlyAdmin):
     list_display = ("id", "user", "comment_id", "recipient", "created_at")
     list_select_related = ("user", "recipient")
     raw_id_fields = ("user", "comment", "recipient")
 
 
 @admin.register(KarmaWindow)
-class KarmaWindowAdmin(admin.ModelAdmin):
+class KarmaWindowAdmin(ReadOnlyAdmin):
     list_display = ("user", "karma")
     list_select_related = ("user",)
     ordering = ("-karma",)
 
 
 @admin.register(LeaderboardState)
-class LeaderboardStateAdmin(admin.ModelAdmin):
+class LeaderboardStateAdmin(ReadOnlyAdmin):
     list_display = ("id", "window_start", "computed_at")
