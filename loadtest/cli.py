@@ -3,6 +3,7 @@
 python -m loadtest --scenario hot --sockets 10000 --duration 60
 python -m loadtest --scenario likes --like-rate 1000 --workers 2 --sockets 1000
 python -m loadtest leaderboard --likes 1000000
+python -m loadtest --target http://127.0.0.1:8080 --sessions sessions.json   (a running deployment)
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ def main() -> None:
             from loadtest import leaderboard_bench
 
             leaderboard_bench.main(argv[1:])
+        elif any(arg == "--target" or arg.startswith("--target=") for arg in argv):
+            from loadtest import target
+
+            target.main(argv)
         else:
             run_fanout(argv)
     except BenchError as exc:
