@@ -81,6 +81,20 @@ interface CommentDeletedEvent extends StreamPosition {
   comment_count: number;
 }
 
+/** A deleted post is back (admin restore), whole. */
+interface PostRestoredEvent extends StreamPosition {
+  type: 'post.restored';
+  post: Post;
+}
+
+/** A deleted comment is back (admin restore), whole, to fill its placeholder. */
+interface CommentRestoredEvent extends StreamPosition {
+  type: 'comment.restored';
+  post_id: number;
+  comment: Comment;
+  comment_count: number;
+}
+
 /** Presence, not history: in no stream. */
 interface PostViewersEvent {
   type: 'post.viewers';
@@ -115,6 +129,8 @@ export type SingleServerEvent =
   | CommentLikesEvent
   | PostDeletedEvent
   | CommentDeletedEvent
+  | PostRestoredEvent
+  | CommentRestoredEvent
   | PostViewersEvent
   | ResumedEvent
   | PongEvent
@@ -143,6 +159,8 @@ const KNOWN_TYPES = new Set<string>([
   'comment.likes',
   'post.deleted',
   'comment.deleted',
+  'post.restored',
+  'comment.restored',
   'post.viewers',
   'resumed',
   'pong',

@@ -426,3 +426,24 @@ describe('viewers', () => {
     expect(applyEvent(state, { type: 'post.viewers', post_id: 1, count: 5 })).toBe(state);
   });
 });
+
+describe('restoring', () => {
+  it('puts a restored post back in its place in the feed, and a restored comment in its placeholder', () => {
+    const p1 = makePost(1);
+    const p2 = makePost(2);
+    const p3 = makePost(3);
+    const comment = makeComment(100, 2, null, { content: 'Back again' });
+    let state = run(
+      { type: 'feed.loaded', posts: [p3, p2, p1], next: null, mode: 'replace' },
+      { type: 'thread.loaded', post: { ...p2, comment_count: 1, comments: [node(comment)] } },
+      { type: 'post.deleted', post_id: 2 },
+      { type: 'comment.deleted', post_id: 2, comment_id: 100, comment_count: 0 },
+    );
+    expect(state.feed.ids).toEqual([3, 1]);
+    state = applyEvent(state, { type: 'post.restored', post: p2 });
+    state = applyEvent(state, { type: 'comment.restored', post_id: 2, comment, comment_count: 1 });
+    expect(state.feed.ids).toEqual([3, 2, 1]);
+    expect(state.comments.byId[100]).toMatchObject({ deleted: false, content: 'Back again' });
+    expect(state.posts[2]).toMatchObject({ deleted: false, comment_count: 1 });
+  });
+});

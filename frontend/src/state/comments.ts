@@ -78,6 +78,11 @@ export function commentsReducer(state: CommentsState, event: SingleAppEvent): Co
       return insert(state, { ...event.comment, post_id: event.post_id });
     case 'comment.published':
       return insert(state, event.comment);
+    case 'comment.restored': {
+      const known = state.byId[event.comment.id];
+      const comment = { ...event.comment, post_id: event.post_id };
+      return known ? { ...state, byId: { ...state.byId, [comment.id]: toRecord(comment) } } : insert(state, comment);
+    }
     case 'comment.deleted':
     case 'comment.removed':
       return deleted(state, event.comment_id);

@@ -69,6 +69,15 @@ function removed(feed: FeedState, postId: number): FeedState {
   return { ...feed, ids: feed.ids.filter((id) => id !== postId), newIds: feed.newIds.filter((id) => id !== postId) };
 }
 
+/** A restored post takes its place again if the loaded part of the feed reaches back to it. */
+function restored(feed: FeedState, postId: number, posts: Record<number, PostRecord>): FeedState {
+  if (!feed.loaded || feed.ids.includes(postId) || feed.newIds.includes(postId)) return feed;
+  const order = byNewest(posts);
+  const oldest = feed.ids[feed.ids.length - 1];
+  if (oldest !== undefined && feed.next !== null && order(postId, oldest) > 0) return feed;
+  return { ...feed, ids: [...feed.ids, postId].sort(order) };
+}
+
 /** `posts` is the posts state after this event; `known` says whether the post was stored before it. */
 export function feedReducer(
   feed: FeedState,
@@ -98,6 +107,8 @@ export function feedReducer(
     }
     case 'post.deleted':
       return removed(feed, event.post_id);
+    case 'post.restored':
+      return restored(feed, event.post.id, context.posts);
     default:
       return feed;
   }

@@ -115,6 +115,10 @@ export function likesReducer(likes: Likes, event: SingleAppEvent): Likes {
       const withPost = mergeFromRest(likes, 'post', [post]);
       return mergeFromRest(withPost, 'comment', flattenThread(post.id, comments).comments);
     }
+    case 'post.restored':
+      return mergeFromRest(likes, 'post', [event.post]);
+    case 'comment.restored':
+      return mergeFromRest(likes, 'comment', [event.comment]);
     case 'comment.created':
     case 'comment.published':
       return likes[likeKey('comment', event.comment.id)] ? likes : mergeFromRest(likes, 'comment', [event.comment]);

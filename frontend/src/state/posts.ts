@@ -85,6 +85,10 @@ export function postsReducer(
       if (!post || comments.byId[event.comment.id]) return posts;
       return withCommentCount(posts, post.id, post.comment_count + 1);
     }
+    case 'post.restored':
+      return { ...posts, [event.post.id]: toRecord(event.post) };
+    case 'comment.restored':
+      return withCommentCount(posts, event.post_id, event.comment_count);
     case 'post.deleted': {
       const post = posts[event.post_id];
       if (!post || post.deleted) return posts;
