@@ -333,7 +333,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth": env_rate("KARMAFEED_THROTTLE_AUTH", "30/min"),
         "write": env_rate("KARMAFEED_THROTTLE_WRITE", "120/min"),
+        # Likes and unlikes per user: each one fans out to every follower of the post.
+        "like": env_rate("KARMAFEED_THROTTLE_LIKE", "300/min"),
     },
+    # The proxies in front whose X-Forwarded-For entry counts: the throttles key a client by
+    # the address the nearest trusted proxy saw, not by anything the client wrote (1 behind
+    # nginx, 0 when clients connect directly and the header is ignored).
+    "NUM_PROXIES": env_int("KARMAFEED_TRUSTED_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "KarmaFeed API",

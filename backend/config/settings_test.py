@@ -18,6 +18,7 @@ os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("KARMAFEED_THROTTLE_AUTH", "10000/min")
 os.environ.setdefault("KARMAFEED_THROTTLE_WRITE", "10000/min")
+os.environ.setdefault("KARMAFEED_THROTTLE_LIKE", "100000/min")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES

@@ -280,6 +280,8 @@ class CommentCreateApi(APIView):
 
 class _LikeApi(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "like"
     not_found = "No such object."
 
     def _answer(self, action: Any, request: Request, object_id: int) -> HttpResponse:

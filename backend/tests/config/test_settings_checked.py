@@ -58,3 +58,14 @@ def test_a_number_that_is_not_one_is_refused(variable: str, value: str) -> None:
 def test_the_defaults_start() -> None:
     # Positive control: nothing set, nothing refused.
     assert settings_values("DEBUG")["DEBUG"] is False
+
+
+def test_the_trusted_proxy_count_reaches_the_throttles() -> None:
+    assert settings_values("REST_FRAMEWORK")["REST_FRAMEWORK"]["NUM_PROXIES"] == 0
+    trusted = settings_values("REST_FRAMEWORK", KARMAFEED_TRUSTED_PROXIES="1")["REST_FRAMEWORK"]
+    assert trusted["NUM_PROXIES"] == 1
+    _refused("KARMAFEED_TRUSTED_PROXIES", KARMAFEED_TRUSTED_PROXIES="nginx")
+
+
+def test_the_like_rate_is_checked() -> None:
+    _refused("KARMAFEED_THROTTLE_LIKE", KARMAFEED_THROTTLE_LIKE="lots")
