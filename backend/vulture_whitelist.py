@@ -8,7 +8,7 @@ Add a name here only when nothing in the code can call it by name.
 
 from types import SimpleNamespace
 
-from config import redis_pool, redis_servers, serving
+from config import redis_pool, redis_servers, serving, uvicorn_keepalive
 from core import parsers
 from feed import admin as feed_admin
 from ops import logging, middleware
@@ -21,6 +21,8 @@ from tests.faults import conftest as faults_conftest
 redis_pool.ProcessRedisPool
 # Called from config/settings.py, which vulture leaves out.
 redis_servers.default_prefix
+# Named by dotted path in config/serving.py's uvicorn options.
+uvicorn_keepalive.KeepaliveWebSocketProtocol
 parsers.StrictJSONParser
 logging.JsonFormatter
 middleware.SyncChainBoundary

@@ -18,7 +18,8 @@ from uvicorn_worker import UvicornWorker
 APPLICATION = "config.asgi:application"
 
 UVICORN_OPTIONS: dict[str, Any] = {
-    "ws": "websockets-sansio",
+    # uvicorn's websockets-sansio protocol, with keepalive pings (config/uvicorn_keepalive.py).
+    "ws": "config.uvicorn_keepalive:KeepaliveWebSocketProtocol",
     "loop": "uvloop",
     "http": "httptools",
     "lifespan": "on",
