@@ -8,14 +8,15 @@ Add a name here only when nothing in the code can call it by name.
 
 from types import SimpleNamespace
 
-from config import redis_pool, redis_servers, serving, uvicorn_keepalive
+from config import openapi, redis_pool, redis_servers, serving, uvicorn_keepalive
 from core import parsers
 from feed import admin as feed_admin
-from ops import logging, middleware
+from ops import errors, logging, middleware
 from realtime import consumers, origin
 from tests.accounts import test_backends
 from tests.deploy import test_stack
 from tests.faults import conftest as faults_conftest
+from tests.feed import test_schema_fuzz
 
 # Named by dotted path in config/settings.py (middleware classes: by pattern in pyproject.toml).
 redis_pool.ProcessRedisPool
@@ -56,3 +57,10 @@ gunicorn_config.graceful_timeout
 gunicorn_config.logconfig_dict
 gunicorn_config.post_fork
 gunicorn_config.child_exit
+
+# Named by dotted path in config/settings.py (CSRF_FAILURE_VIEW, POSTPROCESSING_HOOKS).
+errors.csrf_failure
+openapi.document_error_answers
+
+# A fixture schemathesis looks up by its name.
+test_schema_fuzz.api_schema

@@ -298,6 +298,8 @@ AUTHENTICATION_BACKENDS = ["accounts.backends.CachedModelBackend"]
 SESSION_ENGINE = "accounts.sessions.cached_db" if REDIS_SERVERS is not None else "accounts.sessions.db"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A refused CSRF check answers JSON like every other error of the API.
+CSRF_FAILURE_VIEW = "ops.errors.csrf_failure"
 
 
 if REDIS_SERVERS is not None:
@@ -350,6 +352,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.document_error_answers"],
 }
 
 # --- Static files and the built frontend ----------------------------------------------

@@ -66,6 +66,14 @@ class PostOut(serializers.Serializer):
     deleted = serializers.BooleanField()
 
 
+class PostThreadOut(PostOut):
+    """The post's own fields, with its whole thread beside them (not nested under "post")."""
+
+    comments = serializers.ListField(
+        child=serializers.DictField(), help_text="CommentNode objects, each with `replies`."
+    )
+
+
 class CommentOut(serializers.Serializer):
     id = serializers.IntegerField()
     post_id = serializers.IntegerField()
@@ -206,11 +214,7 @@ class PostDetailApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        responses={
-            200: inline_serializer(
-                "PostThread", {"post": PostOut(), "comments": serializers.ListField(child=serializers.DictField())}
-            )
-        },
+        responses={200: PostThreadOut},
         description="The post's fields plus `comments`: the whole thread as nested CommentNode objects (`replies`).",
     )
     def get(self, request: Request, post_id: int) -> HttpResponse:

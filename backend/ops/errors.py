@@ -41,3 +41,8 @@ class DatabaseUnavailableMiddleware:
         response = JsonResponse({"detail": DATABASE_DOWN}, status=503)
         response["Retry-After"] = RETRY_AFTER_SECONDS
         return response
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """CSRF_FAILURE_VIEW: the refusal as JSON in DRF's shape, not Django's HTML page."""
+    return JsonResponse({"detail": f"CSRF Failed: {reason}"}, status=403)
