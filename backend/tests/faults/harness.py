@@ -82,8 +82,11 @@ class Browser:
         self.cookie += f"; csrftoken={self.csrf_token}"
 
     def send(self, method: str, path: str) -> Answer:
+        return self.send_json(method, path, {})
+
+    def send_json(self, method: str, path: str, body: Any) -> Answer:
         headers = {"Cookie": self.cookie, "X-CSRFToken": self.csrf_token}
-        return http(method, self.base_url + path, headers=headers, body={})
+        return http(method, self.base_url + path, headers=headers, body=body)
 
 
 @dataclass
@@ -243,6 +246,7 @@ class FleetSocket:
         self.served_by = ""
         self.client: ClientConnection | None = None
         self.subscribed = asyncio.Event()
+        self.events: list[dict[str, Any]] = []  # every event, batches unpacked
 
     def apply(self, post_id: int, like_count: int, version: int) -> None:
         known = self.counts.get(post_id)
@@ -287,6 +291,7 @@ class FleetSocket:
                     await asyncio.sleep(0.1)  # a client's reconnect backoff, not a wait for a condition
 
     def _on_event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
         if event["type"] == "subscribed":
             for post in event["posts"]:
                 self.apply(post["id"], post["like_count"], post["version"])
