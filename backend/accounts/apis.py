@@ -11,11 +11,11 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import presenters, services
 from core.fields import StrictCharField, StrictRegexField
+from core.throttling import ScopedRateThrottle
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_-]{3,30}$"
 

@@ -15,12 +15,12 @@ from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDeni
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.presenters import user_data
 from core import idempotency
 from core.fields import StrictCharField, StrictIntegerField
+from core.throttling import ScopedRateThrottle
 from feed import presenters, selectors, services
 from feed.models import Post
 
