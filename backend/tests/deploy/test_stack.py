@@ -144,15 +144,14 @@ async def test_a_like_served_by_an_http_worker_reaches_sockets_held_by_each_sock
         await client.close()
 
 
-async def test_health_through_nginx_reports_postgresql_and_redis_from_every_worker(healthy_stack: Stack) -> None:
+async def test_health_through_nginx_is_ready_from_every_worker(healthy_stack: Stack) -> None:
     served_by = set()
     for _ in range(6):
         answer = await sync_to_async(http)("GET", healthy_stack.url + "/api/health/")
         assert answer.status == 200
         body = answer.json()
-        assert body["ok"] is True
-        assert body["database"] == {"ok": True, "vendor": "postgresql"}
-        assert body["channel_layer"]["backend"] == "RedisPubSubChannelLayer"
+        # Names and states only: which engines answered is the log's business, not the caller's.
+        assert body == {"ok": True, "database": {"ok": True}, "channel_layer": {"ok": True}}
         served_by.add(answer.served_by)
     assert served_by <= set(healthy_stack.http_worker_names) and served_by
 
