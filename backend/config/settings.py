@@ -269,6 +269,12 @@ REALTIME = {
     "PRESENCE_INTERVAL": env_float("REALTIME_PRESENCE_INTERVAL", 2.0),
     # ...and a dead worker's sockets stop counting after this many seconds.
     "PRESENCE_TTL": env_float("REALTIME_PRESENCE_TTL", 30.0),
+    # Events kept per stream for resumes (the contract asks for at least 1,000)...
+    "STREAM_BACKLOG": env_int("REALTIME_STREAM_BACKLOG", 1000),
+    # ...and for how long a stream with no new event keeps them (seconds).
+    "STREAM_IDLE_EXPIRY": env_int("REALTIME_STREAM_IDLE_EXPIRY", 86_400),
+    # How often a hub compares its streams' positions with the log's, to notice lost events.
+    "STREAM_CHECK_INTERVAL": env_float("REALTIME_STREAM_CHECK_INTERVAL", 1.0),
 }
 if REALTIME["PRESENCE_TTL"] <= 2 * REALTIME["PRESENCE_INTERVAL"]:
     raise ImproperlyConfigured(

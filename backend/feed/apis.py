@@ -23,8 +23,11 @@ from core.fields import StrictCharField, StrictIntegerField
 from core.throttling import ScopedRateThrottle
 from feed import presenters, selectors, services
 from feed.models import Post
+from realtime import streams
+from realtime.events import FEED_GROUP, post_group
 
 DEFAULT_PAGE_SIZE = 20
+_STREAM_SEQ_HELP = "The stream's position read before the rows (null when Redis is unreachable): resume from it."
 MAX_PAGE_SIZE = 100
 
 
@@ -72,6 +75,7 @@ class PostThreadOut(PostOut):
     comments = serializers.ListField(
         child=serializers.DictField(), help_text="CommentNode objects, each with `replies`."
     )
+    stream_seq = serializers.IntegerField(allow_null=True, help_text=_STREAM_SEQ_HELP)
 
 
 class CommentOut(serializers.Serializer):
@@ -157,7 +161,12 @@ class PostListApi(APIView):
         ],
         responses={
             200: inline_serializer(
-                "PostPage", {"results": PostOut(many=True), "next": serializers.URLField(allow_null=True)}
+                "PostPage",
+                {
+                    "results": PostOut(many=True),
+                    "next": serializers.URLField(allow_null=True),
+                    "stream_seq": serializers.IntegerField(allow_null=True, help_text=_STREAM_SEQ_HELP),
+                },
             )
         },
     )
@@ -165,6 +174,7 @@ class PostListApi(APIView):
         size = _page_size(request.query_params.get("page_size"))
         cursor = request.query_params.get("cursor")
         before = _decode_cursor(cursor) if cursor else None
+        stream_seq = streams.position(FEED_GROUP)  # before the rows: a resume may repeat, never skip
         posts = selectors.feed_page(viewer=request.user, before=before, size=size)  # type: ignore[arg-type]
         next_url = None
         if len(posts) > size:
@@ -173,7 +183,8 @@ class PostListApi(APIView):
             query["cursor"] = _encode_cursor(posts[-1])
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         results = [presenters.post_data(p, liked_by_me=p.liked_by_me) for p in posts]  # type: ignore[attr-defined]
-        return _json(orjson.dumps({"results": results, "next": next_url}, option=presenters.JSON_OPTIONS))
+        body = {"results": results, "next": next_url, "stream_seq": stream_seq}
+        return _json(orjson.dumps(body, option=presenters.JSON_OPTIONS))
 
     @extend_schema(
         request=PostCreateSerializer,
@@ -218,13 +229,14 @@ class PostDetailApi(APIView):
         description="The post's fields plus `comments`: the whole thread as nested CommentNode objects (`replies`).",
     )
     def get(self, request: Request, post_id: int) -> HttpResponse:
+        stream_seq = streams.position(post_group(post_id))  # before the rows: a resume may repeat, never skip
         thread = selectors.thread_get(post_id=post_id, viewer=request.user)  # type: ignore[arg-type]
         if thread is None:
             raise NotFound("No such post.")
         body = presenters.thread_json(
             thread.post, post_liked=thread.post_liked, comments=thread.comments, liked_ids=thread.liked_ids
         )
-        return _json(body)
+        return _json(b'{"stream_seq":' + orjson.dumps(stream_seq) + b"," + body[1:])
 
     @_DELETE_SCHEMA
     def delete(self, request: Request, post_id: int) -> Response:

@@ -24,6 +24,9 @@ EVENTS_DELIVERED = Counter("karmafeed_events_delivered", "Events written to sock
 FRAMES_SENT = Counter("karmafeed_frames_sent", "Websocket frames written by the fan-out.")
 SLOW_SOCKETS_CLOSED = Counter("karmafeed_slow_sockets_closed", "Sockets closed because they stopped reading.")
 SOCKETS_CLOSED_FLOODING = Counter("karmafeed_flooding_sockets_closed", "Sockets closed for sending too fast.")
+STREAM_REPAIRS = Counter("karmafeed_stream_repairs", "Holes in a stream a worker filled from the backlog.")
+STREAM_RESETS = Counter("karmafeed_stream_resets", "Sockets reset: a hole not repairable, or a new epoch.")
+RESUMES = Counter("karmafeed_resumes", "Streams asked for in resume messages, by outcome.", ["outcome"])
 REQUEST_LATENCY = Histogram(
     "karmafeed_request_latency_seconds",
     "HTTP request latency by route.",

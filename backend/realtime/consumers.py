@@ -1,4 +1,4 @@
-"""The websocket consumer behind /ws/: hello, subscribe, unsubscribe, ping, errors.
+"""The websocket consumer behind /ws/: hello, subscribe, unsubscribe, resume, ping, errors.
 
 Broadcasts never pass through this class: the process hub writes them to the socket's raw
 ASGI send. The consumer only answers the client and tells the hub what the socket follows.
@@ -18,18 +18,20 @@ from django.conf import settings
 from feed import selectors
 from ops import metrics
 from ops.middleware import WORKER_ID
-from realtime import events
+from realtime import events, streams
 from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, POST_GROUP_PREFIX, post_group
 from realtime.hub import Connection
 from realtime.runtime import Runtime, get_runtime
 
 logger = logging.getLogger(__name__)
 
-# Close codes (4000-4999 are the application's own).
+# Close codes (4000-4999 are the application's own); the hub closes with its own two,
+# realtime.hub.CLOSE_TOO_SLOW (4009) and CLOSE_STREAMS_RESET (4010).
 CLOSE_FLOODING = 4008
-CLOSE_TOO_SLOW = 4009
 # Ids are 64-bit signed database keys: a larger number is no post's, and no database takes it.
 MAX_POST_ID = 2**63 - 1
+# Events per frame when a resume replays what a client missed.
+REPLAY_EVENTS_PER_FRAME = 200
 
 
 class ProtocolError(Exception):
@@ -50,6 +52,20 @@ def _post_ids(message: dict[str, Any]) -> list[int]:
     if not all(type(i) is int and 0 < i <= MAX_POST_ID for i in ids):
         raise ProtocolError("invalid_fields", f"post_ids must contain integers from 1 to {MAX_POST_ID} only.")
     return list(dict.fromkeys(ids))
+
+
+def _resume_request(message: dict[str, Any]) -> tuple[str, dict[str, int]]:
+    epoch, positions = message.get("epoch"), message.get("positions")
+    if not isinstance(epoch, str):
+        raise ProtocolError("invalid_fields", "resume needs the epoch of the hello frame, a string.")
+    if not isinstance(positions, dict) or not all(
+        streams.is_well_formed(name) and type(seq) is int and seq >= 0 for name, seq in positions.items()
+    ):
+        raise ProtocolError("invalid_fields", "positions must map stream names to integers >= 0.")
+    limit = settings.REALTIME["MAX_FOLLOWED_POSTS"] + 2
+    if len(positions) > limit:
+        raise ProtocolError("invalid_fields", f"A resume names at most {limit} streams.")
+    return epoch, positions
 
 
 class FeedConsumer(AsyncWebsocketConsumer):
@@ -91,16 +107,25 @@ class FeedConsumer(AsyncWebsocketConsumer):
         self.runtime = await get_runtime()
         self._tokens = float(settings.REALTIME["INBOUND_BURST"])
         self._tokens_at = time.monotonic()
-        self.connection = Connection(self.base_send, on_overflow=self._close_slow, label=str(self.scope.get("client")))
+        self.connection = Connection(self.base_send, close=self._close_with, label=str(self.scope.get("client")))
         # Names the worker in the handshake answer, as X-Served-By does for HTTP.
         await self.accept(headers=[(b"x-served-by", WORKER_ID.encode())])
         user = self.scope.get("user")
         hello_user = {"id": user.pk, "username": user.username} if user is not None and user.is_authenticated else None
         hub = self.runtime.hub
         try:
-            await self.send(text_data=events.hello(hello_user))
+            # Join first, then take the positions: every event after them reaches the socket.
+            # Broadcasts that come meanwhile wait until hello and the leaderboard are out.
+            hub.hold(self.connection)
             hub.join(self.connection, FEED_GROUP, LEADERBOARD_GROUP)
+            try:
+                epoch, feed_seq = await hub.positions_for_new_socket()
+            except Exception:  # noqa: BLE001 - Redis down: no positions; a resume will resync
+                logger.warning("stream positions unavailable for a new socket", exc_info=True)
+                epoch, feed_seq = "", None
+            await self.send(text_data=events.hello(hello_user, epoch=epoch, feed_seq=feed_seq))
             await self.send(text_data=hub.leaderboard_text or await self._leaderboard_from_database())
+            await hub.release(self.connection)
         except BaseException:
             # The peer vanished mid-handshake (or the task was cancelled). Channels calls no
             # disconnect() for a consumer whose connect() failed, so leave the hub's groups
@@ -169,10 +194,39 @@ class FeedConsumer(AsyncWebsocketConsumer):
     async def ping(self, message: dict[str, Any]) -> None:
         await self.send(text_data=events.pong())
 
+    async def resume(self, message: dict[str, Any]) -> None:
+        """Replay what the client missed from the stream backlogs; no database read."""
+        epoch, positions = _resume_request(message)
+        known = {name: seq for name, seq in positions.items() if streams.is_known(name)}
+        resync = [name for name in positions if name not in known]
+        hub = self.runtime.hub
+        # Live events of these streams wait until the replay is out, so none overtakes it.
+        hub.hold(self.connection)
+        try:
+            recovered: dict[str, list[tuple[int, str]]] = {}
+            if known:
+                try:
+                    backlog = await streams.get_log().aread_since(known)
+                except Exception:  # noqa: BLE001 - Redis down: nothing can be recovered now
+                    logger.warning("resume could not read the backlog", exc_info=True)
+                    backlog = None
+                if backlog is not None and backlog.epoch == epoch:
+                    recovered = backlog.recovered
+                resync += [name for name in known if name not in recovered]
+            metrics.RESUMES.labels("recovered").inc(len(recovered))
+            metrics.RESUMES.labels("resync").inc(len(resync))
+            await self.send(text_data=events.resumed(recovered=list(recovered), resync=resync))
+            missed = [text for replay in recovered.values() for _, text in replay]
+            for start in range(0, len(missed), REPLAY_EVENTS_PER_FRAME):
+                await self.send(text_data=self.runtime.hub.frame(missed[start : start + REPLAY_EVENTS_PER_FRAME]))
+        finally:
+            await hub.release(self.connection)
+
     _handlers: dict[str, Callable[["FeedConsumer", dict[str, Any]], Awaitable[None]]] = {
         "subscribe": subscribe,
         "unsubscribe": unsubscribe,
         "ping": ping,
+        "resume": resume,
     }
 
     # -- helpers --------------------------------------------------------------------------
@@ -207,8 +261,11 @@ class FeedConsumer(AsyncWebsocketConsumer):
         return True
 
     async def _leaderboard_from_database(self) -> str:
+        # The hub's position, taken before the read: a later change reaches the socket as an event.
+        seq = self.runtime.hub.position(LEADERBOARD_GROUP) or 0
         entries = await database_sync_to_async(selectors.leaderboard_top)()
-        text = events.encode(events.leaderboard_payload(window_hours=settings.KARMA["WINDOW_HOURS"], entries=entries))
+        payload = events.leaderboard_payload(window_hours=settings.KARMA["WINDOW_HOURS"], entries=entries)
+        text = streams.stamp(events.encode(payload), LEADERBOARD_GROUP, seq)
         # Until this worker sees its first leaderboard event, later sockets reuse this read;
         # a change is always pushed, so the cache cannot outlive the truth it holds.
         hub = self.runtime.hub
@@ -216,5 +273,5 @@ class FeedConsumer(AsyncWebsocketConsumer):
             hub.leaderboard_text = text
         return text
 
-    async def _close_slow(self) -> None:
-        await self.close(code=CLOSE_TOO_SLOW)
+    async def _close_with(self, code: int) -> None:
+        await self.close(code=code)

@@ -30,6 +30,9 @@ class Event:
     # version wins. None: the event is delivered as it is.
     coalesce_key: str | None = None
     version: int = 0
+    # False for presence (post.viewers): delivered to the group's sockets but not numbered,
+    # not kept for resumes.
+    in_stream: bool = True
 
 
 def encode(payload: dict[str, Any]) -> str:
@@ -41,8 +44,12 @@ def _stamped(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def hello(user: dict[str, Any] | None) -> str:
-    return encode({"type": "hello", "user": user})
+def hello(user: dict[str, Any] | None, *, epoch: str, feed_seq: int | None) -> str:
+    return encode({"type": "hello", "user": user, "epoch": epoch, "feed_seq": feed_seq})
+
+
+def resumed(*, recovered: list[str], resync: list[str]) -> str:
+    return encode({"type": "resumed", "recovered": recovered, "resync": resync})
 
 
 def pong() -> str:
@@ -111,7 +118,7 @@ def comment_restored(*, post_id: int, comment: dict[str, Any], comment_count: in
 def post_viewers(*, post_id: int, count: int, version: int) -> Event:
     """Presence, not history: each worker builds it for its own followers of the post."""
     text = encode(_stamped({"type": "post.viewers", "post_id": post_id, "count": count}))
-    return Event(post_group(post_id), text, coalesce_key=f"post.viewers:{post_id}", version=version)
+    return Event(post_group(post_id), text, coalesce_key=f"post.viewers:{post_id}", version=version, in_stream=False)
 
 
 def leaderboard_payload(*, window_hours: int, entries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class PresenceHub(Protocol):
 
     def member_counts(self) -> dict[str, int]: ...
 
-    def accept(self, group: str, text: str, key: str | None = None, version: int = 0) -> None: ...
+    def accept(self, group: str, seq: int, text: str) -> None: ...
 
 
 class Presence:
@@ -139,7 +139,7 @@ class Presence:
             if self._due(total, *last):
                 pushed[post_id] = (total, self._round)
                 event = events.post_viewers(post_id=post_id, count=total, version=next(self._versions))
-                self._hub.accept(event.group, event.text, event.coalesce_key, event.version)
+                self._hub.accept(event.group, 0, event.text)  # presence is in no stream: no seq
         self._pushed = pushed
 
     def _due(self, total: int, last_total: int, last_round: int) -> bool:

@@ -7,8 +7,13 @@ or dead Redis never delays or fails a write that already committed. Failures are
 /api/health/; the next event (or a client's re-subscribe) heals what was lost, because
 every event carries absolute values.
 
-A WSGI worker (no serving loop) installs the blocking road of realtime.sync_runtime and sends
-from the request's thread; other processes without a loop (management commands) send inline.
+Every event goes through the stream log (realtime/streams.py), which numbers it, keeps it for
+resumes and sends it to every worker's hub in one round trip. While Redis is unreachable the
+publisher keeps what it could not send (bounded) and tries again.
+
+Processes without a serving loop (WSGI workers, management commands) send inline, on the
+log's synchronous road: one round trip from the request's thread, no event loop. A WSGI
+worker also installs realtime.sync_runtime for its leaderboard refreshes.
 """
 
 import asyncio
@@ -19,18 +24,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 from ops import metrics
+from realtime import streams
 from realtime.events import Event
 
 logger = logging.getLogger(__name__)
 
 # A publish that takes longer than this is abandoned and counted as failed.
 SEND_TIMEOUT_SECONDS = 3.0
-MESSAGE_TYPE = "karmafeed.event"
 
 
 @dataclass
@@ -63,34 +67,46 @@ class PushHealth:
 push_health = PushHealth()
 
 
-# Every event travels on one channel-layer group that each worker's hub joins once; the hub
-# routes an event to its own sockets by the event's group (feed, leaderboard, post.<id>).
-# One publish then carries all the events a worker committed since its previous publish,
-# instead of one Redis round trip per event and per group.
-EVENTS_GROUP = "karmafeed.events"
+# One call of the stream log carries at most this many events (one Redis round trip).
 MAX_EVENTS_PER_MESSAGE = 500
-
-
-def layer_message(events: Sequence[Event]) -> dict[str, Any]:
-    return {"type": MESSAGE_TYPE, "events": [[e.group, e.text, e.coalesce_key, e.version] for e in events]}
+# Events kept for a retry while Redis is unreachable; beyond this the oldest are dropped
+# (logged and counted): clients then find the hole by seq and resume or re-read.
+MAX_RETAINED_EVENTS = 10_000
+RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 async def send_events(events: Sequence[Event]) -> bool:
-    """Send events to every worker's hub in one message; True when the channel layer took it."""
+    """Number events and send them to every worker's hub; True when the stream log took them."""
     started = time.perf_counter()
     try:
-        layer = get_channel_layer()
-        assert layer is not None, "CHANNEL_LAYERS has no default layer"
-        await asyncio.wait_for(layer.group_send(EVENTS_GROUP, layer_message(events)), SEND_TIMEOUT_SECONDS)
+        await asyncio.wait_for(streams.get_log().apublish(events), SEND_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - any failure here must stay out of the request
-        push_health.record_failure(exc)
-        metrics.PUSH_FAILURES.inc(len(events))
-        logger.warning("push failed", extra={"events": len(events), "error": repr(exc)})
+        _record_failure(exc, len(events))
         return False
     push_health.record_success()
     metrics.EVENTS_PUSHED.inc(len(events))
     metrics.PUSH_LATENCY.observe(time.perf_counter() - started)
     return True
+
+
+def send_events_sync(events: Sequence[Event]) -> bool:
+    """The same road for a process without an event loop (a WSGI worker, a command): one round trip."""
+    started = time.perf_counter()
+    try:
+        streams.get_log().publish(events)
+    except Exception as exc:  # noqa: BLE001 - the write committed; a failed push must not undo it
+        _record_failure(exc, len(events))
+        return False
+    push_health.record_success()
+    metrics.EVENTS_PUSHED.inc(len(events))
+    metrics.PUSH_LATENCY.observe(time.perf_counter() - started)
+    return True
+
+
+def _record_failure(exc: BaseException, count: int) -> None:
+    push_health.record_failure(exc)
+    metrics.PUSH_FAILURES.inc(count)
+    logger.warning("push failed", extra={"events": count, "error": repr(exc)})
 
 
 async def send_event(event: Event) -> bool:
@@ -121,23 +137,47 @@ class Publisher:
 
     def submit(self, event: Event) -> None:
         """Queue an event; call on the publisher's loop."""
-        if event.coalesce_key is None:
-            self._sequence += 1
-            self._pending[self._sequence] = event
-        else:
-            queued = self._pending.get(event.coalesce_key)
-            if queued is None or queued.version < event.version:
-                self._pending[event.coalesce_key] = event
+        self._queue(self._pending, event)
         self._wake.set()
 
+    def _queue(self, pending: dict[object, Event], event: Event) -> None:
+        if event.coalesce_key is None:
+            self._sequence += 1
+            pending[self._sequence] = event
+        else:
+            queued = pending.get(event.coalesce_key)
+            if queued is None or queued.version < event.version:
+                pending[event.coalesce_key] = event
+
+    def _requeue(self, unsent: list[Event]) -> None:
+        """Put events that could not be sent back in front of the newer ones, bounded."""
+        dropped = len(unsent) + len(self._pending) - MAX_RETAINED_EVENTS
+        if dropped > 0:
+            unsent = unsent[dropped:] if dropped < len(unsent) else []
+            metrics.PUSH_FAILURES.inc(max(dropped, 0))
+            logger.error("push retry queue full; oldest events dropped", extra={"events": dropped})
+        pending: dict[object, Event] = {}
+        for event in [*unsent, *self._pending.values()]:
+            self._queue(pending, event)
+        self._pending = pending
+
     async def run(self) -> None:
+        failures = 0
         while True:
             await self._wake.wait()
             self._wake.clear()
             batch = list(self._pending.values())
             self._pending = {}
             for start in range(0, len(batch), MAX_EVENTS_PER_MESSAGE):
-                await send_events(batch[start : start + MAX_EVENTS_PER_MESSAGE])
+                if not await send_events(batch[start : start + MAX_EVENTS_PER_MESSAGE]):
+                    # Redis is unreachable: keep the rest, in order, and try again shortly.
+                    self._requeue(batch[start:])
+                    await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
+                    failures += 1
+                    self._wake.set()
+                    break
+            else:
+                failures = 0
 
     def call_soon(self, callback: Callable[..., Any], *args: Any) -> None:
         """Run callback on the publisher's loop, from whichever thread we are on."""
@@ -148,7 +188,6 @@ class Publisher:
 
 
 class SyncRoad(Protocol):
-    def send(self, events: Sequence[Event]) -> bool: ...
     def request_leaderboard_refresh(self) -> None: ...
 
 
@@ -187,13 +226,7 @@ def publish_now(event: Event) -> None:
     if publisher is not None:
         publisher.call_soon(publisher.submit, event)
         return
-    if _sync_road is not None:
-        _sync_road.send([event])
-        return
-    try:
-        async_to_sync(send_event)(event)
-    except Exception:
-        logger.exception("inline push failed")
+    send_events_sync([event])
 
 
 def publish_after_commit(build: Callable[[], Event]) -> None:

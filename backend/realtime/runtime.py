@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from realtime import presence, publish
+from realtime import presence, publish, streams
 from realtime.hub import Hub
 from realtime.leaderboard import refresh_forever
 from realtime.snapshots import SnapshotReader
@@ -31,6 +31,8 @@ class Runtime:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.presence.close()
         await self.hub.stop()
+        # This loop's connections of the stream log (the log itself serves the whole process).
+        await streams.get_log().aclose()
 
 
 _runtimes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Runtime]" = weakref.WeakKeyDictionary()
@@ -55,10 +57,13 @@ async def get_runtime() -> Runtime:
 async def _start(loop: asyncio.AbstractEventLoop) -> Runtime:
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS has no default layer"
+    log = streams.get_log()
     hub = Hub(
         layer,
+        log,
         flush_interval=settings.REALTIME["FLUSH_INTERVAL"],
         buffer_limit=int(settings.REALTIME["SOCKET_BUFFER_LIMIT"]),
+        check_interval=settings.REALTIME["STREAM_CHECK_INTERVAL"],
     )
     await hub.start()
     publisher = publish.Publisher(loop)
@@ -69,7 +74,7 @@ async def _start(loop: asyncio.AbstractEventLoop) -> Runtime:
         asyncio.create_task(here.run(), name="presence"),
     ]
     publish.install(publisher)
-    return Runtime(publisher=publisher, hub=hub, snapshots=SnapshotReader(), presence=here, tasks=tasks)
+    return Runtime(publisher=publisher, hub=hub, snapshots=SnapshotReader(log, hub), presence=here, tasks=tasks)
 
 
 async def stop_runtime() -> None:

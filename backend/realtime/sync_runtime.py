@@ -1,52 +1,32 @@
 """The realtime side of a worker without an event loop: the WSGI processes serving the REST API.
 
 After commit, a request's events go to Redis from the request's own thread in one blocking
-round trip (realtime.channels_redis_sync), not through `async_to_sync`, which would start an
-event loop per publish. A like's leaderboard refresh is handed to one thread of the process
-that coalesces the asks and keeps to the cross-worker minimum interval, as the socket
-workers' loop ticker does (realtime.leaderboard).
+round trip (the stream log's synchronous road, realtime.publish.send_events_sync), not through
+`async_to_sync`, which would start an event loop per publish. A like's leaderboard refresh is
+handed to one thread of the process that coalesces the asks and keeps to the cross-worker
+minimum interval, as the socket workers' loop ticker does (realtime.leaderboard).
 """
 
 import logging
 import threading
 import time
-from collections.abc import Sequence
 
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import close_old_connections
 
-from ops import metrics
 from realtime import publish
-from realtime.channels_redis_sync import SyncGroupSender
-from realtime.events import Event
 from realtime.leaderboard import registered_refresh
 
 logger = logging.getLogger(__name__)
 
 
 class SyncRuntime:
-    def __init__(self, sender: SyncGroupSender) -> None:
-        self._sender = sender
+    def __init__(self) -> None:
         self._leaderboard_wanted = threading.Event()
         self._ticker: threading.Thread | None = None
         self._ticker_lock = threading.Lock()
-
-    def send(self, events: Sequence[Event]) -> bool:
-        """Hand events to every worker's hub now; True when Redis took them."""
-        started = time.perf_counter()
-        try:
-            self._sender.group_send(publish.EVENTS_GROUP, publish.layer_message(events))
-        except Exception as exc:  # noqa: BLE001 - the write committed; a failed push must not fail it
-            publish.push_health.record_failure(exc)
-            metrics.PUSH_FAILURES.inc(len(events))
-            logger.warning("push failed", extra={"events": len(events), "error": repr(exc)})
-            return False
-        publish.push_health.record_success()
-        metrics.EVENTS_PUSHED.inc(len(events))
-        metrics.PUSH_LATENCY.observe(time.perf_counter() - started)
-        return True
 
     def request_leaderboard_refresh(self) -> None:
         self._leaderboard_wanted.set()
@@ -86,6 +66,6 @@ def install() -> SyncRuntime | None:
     layer = get_channel_layer()
     if not isinstance(layer, RedisPubSubChannelLayer):
         return None
-    runtime = SyncRuntime(SyncGroupSender(layer))
+    runtime = SyncRuntime()
     publish.install_sync(runtime)
     return runtime

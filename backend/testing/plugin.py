@@ -9,7 +9,10 @@ REDIS_URL (see config/settings_test.py).
   meet it: it fetches /api/auth/csrf/ and sends X-CSRFToken on unsafe methods.
 - `live_socket(user=None, origin=...)`: an open WebsocketCommunicator on the real ASGI
   application, already past `hello` and the first `leaderboard`, with helpers to wait for
-  an event of a given type (batch frames are unpacked). Use in async tests marked
+  an event of a given type (batch frames are unpacked). It keeps the client's side of
+  streams: `epoch`, and `positions` (the last seq seen per stream, from hello, the
+  leaderboard frame, `subscribed` and every event), so `await s.resume()` asks for what
+  it missed as a browser would, and `await s.wait_closed()` gives the close code. Use in async tests marked
   `@pytest.mark.django_db(transaction=True)`: the consumer reads the database from
   other threads, so the data must be committed.
 - `eventually(condition, what)` / `await eventually_async(condition, what)`: wait until a
@@ -164,12 +167,34 @@ def session_cookie_for(user: User) -> str:
 
 
 class LiveSocket:
-    """A connected communicator plus the frames it has received, batches unpacked."""
+    """A connected communicator plus the frames it has received, batches unpacked.
+
+    Like a browser it remembers, per stream, the last seq it received (`positions`) and the
+    `epoch` of its hello, so a test can drop events on the floor and `resume()`.
+    """
 
     def __init__(self, communicator: WebsocketCommunicator) -> None:
         self.communicator = communicator
         self.events: list[dict[str, Any]] = []
         self.frames: list[str] = []
+        self.epoch: str | None = None
+        self.positions: dict[str, int] = {}
+        self.close_code: int | None = None
+        # The first two frames, as the server sent them on connect.
+        self.hello: dict[str, Any] = {}
+        self.leaderboard: dict[str, Any] = {}
+
+    def _note_positions(self, event: dict[str, Any]) -> None:
+        if event["type"] == "hello":
+            self.epoch = event["epoch"]
+            if event.get("feed_seq") is not None:
+                self.positions["feed"] = event["feed_seq"]
+        elif event["type"] == "subscribed":
+            for post in event["posts"]:
+                if post.get("seq") is not None:
+                    self.positions[f"post.{post['id']}"] = max(self.positions.get(f"post.{post['id']}", 0), post["seq"])
+        elif "stream" in event:
+            self.positions[event["stream"]] = max(self.positions.get(event["stream"], 0), event["seq"])
 
     async def _read_frame(self, timeout: float) -> None:
         # Not communicator.receive_output(): on a timeout it cancels the application, and
@@ -181,11 +206,15 @@ class LiveSocket:
                 self.communicator.future.result()  # re-raise what ended the application
             raise
         if message["type"] == "websocket.close":
-            raise ConnectionError(f"socket closed by the server with code {message.get('code')}")
+            self.close_code = message.get("code")
+            raise ConnectionError(f"socket closed by the server with code {self.close_code}")
         text = message["text"]
         self.frames.append(text)
         payload = orjson.loads(text)
-        self.events.extend(payload["events"] if payload["type"] == "batch" else [payload])
+        received = payload["events"] if payload["type"] == "batch" else [payload]
+        for event in received:
+            self._note_positions(event)
+        self.events.extend(received)
 
     async def next_event(self, timeout: float = 3.0) -> dict[str, Any]:
         if not self.events:
@@ -221,6 +250,31 @@ class LiveSocket:
         await self.send(payload)
         return await self.wait_for(reply_type, timeout=timeout)
 
+    async def resume(
+        self, positions: dict[str, int] | None = None, *, epoch: str | None = None, timeout: float = 3.0
+    ) -> dict[str, Any]:
+        """Send `resume` (by default for every stream this socket has a position in); the `resumed` answer.
+
+        The replayed events that follow it land in `events` like any other.
+        """
+        message: dict[str, Any] = {"type": "resume", "epoch": self.epoch if epoch is None else epoch}
+        message["positions"] = dict(self.positions if positions is None else positions)
+        return await self.request(message, "resumed", timeout=timeout)
+
+    async def wait_closed(self, timeout: float = 5.0) -> int | None:
+        """Read until the server closes the socket; its close code."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.close_code is None:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"the socket was not closed within {timeout}s")
+            try:
+                await self._read_frame(remaining)
+            except ConnectionError:
+                break
+        return self.close_code
+
 
 @pytest.fixture
 async def live_socket() -> AsyncIterator[Callable[..., Any]]:
@@ -240,8 +294,10 @@ async def live_socket() -> AsyncIterator[Callable[..., Any]]:
             raise ConnectionRefusedError("the server refused the websocket")
         socket = LiveSocket(communicator)
         opened.append(socket)
-        assert (await socket.next_event())["type"] == "hello"
-        assert (await socket.next_event())["type"] == "leaderboard"
+        socket.hello = await socket.next_event()
+        assert socket.hello["type"] == "hello"
+        socket.leaderboard = await socket.next_event()
+        assert socket.leaderboard["type"] == "leaderboard"
         return socket
 
     yield connect

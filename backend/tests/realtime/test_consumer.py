@@ -37,9 +37,12 @@ async def test_hello_then_leaderboard_on_connect(
     connected, _ = await communicator.connect()
     assert connected
     hello = await communicator.receive_json_from()
+    epoch, feed_seq = hello.pop("epoch"), hello.pop("feed_seq")
     assert hello == {"type": "hello", "user": {"id": user.pk, "username": "sockuser"}}
+    assert isinstance(epoch, str) and epoch and type(feed_seq) is int
     board = await communicator.receive_json_from()
     assert board["type"] == "leaderboard" and board["window_hours"] == 24 and board["entries"] == []
+    assert (board["stream"], type(board["seq"])) == ("leaderboard", int)
     await communicator.disconnect()
     anonymous = await live_socket()  # the fixture checks hello and leaderboard itself
     assert anonymous.events == []
@@ -52,8 +55,9 @@ async def test_subscribe_returns_the_snapshot(live_socket: Callable[..., Any], m
     await sync_to_async(services.comment_create)(author=fan, post_id=post.pk, content="hi")
     socket = await live_socket()
     reply = await socket.request({"type": "subscribe", "post_ids": [post.pk, 999_999]}, "subscribed")
+    # Two events (the like, the comment) were numbered in the post's stream before the read.
     assert reply["posts"] == [
-        {"id": post.pk, "like_count": 1, "comment_count": 1, "version": 1, "deleted": False, "viewers": 1}
+        {"id": post.pk, "like_count": 1, "comment_count": 1, "version": 1, "deleted": False, "seq": 2, "viewers": 1}
     ]
 
 

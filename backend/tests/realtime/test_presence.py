@@ -15,6 +15,7 @@ from django.conf import settings as django_settings
 
 from accounts.models import User
 from realtime import presence as presence_module
+from realtime import streams
 from realtime.events import FEED_GROUP, post_group
 from realtime.hub import Connection, Hub
 from realtime.presence import Presence, deployment_prefix
@@ -29,7 +30,7 @@ async def discard(message: dict[str, Any]) -> None:
     pass
 
 
-async def nothing() -> None:
+async def nothing(code: int) -> None:
     pass
 
 
@@ -79,10 +80,10 @@ async def test_pushes_of_a_post_are_an_interval_apart_however_often_it_changes(
     pushed_at: list[float] = []
     accept = runtime.hub.accept
 
-    def recording_accept(group: str, text: str, key: str | None = None, version: int = 0) -> None:
-        if key == f"post.viewers:{post.pk}":
+    def recording_accept(group: str, seq: int, text: str) -> None:
+        if '"type":"post.viewers"' in text and group == post_group(post.pk):
             pushed_at.append(loop.time())
-        accept(group, text, key, version)
+        accept(group, seq, text)
 
     monkeypatch.setattr(runtime.hub, "accept", recording_accept)
     follower = await live_socket()
@@ -92,7 +93,7 @@ async def test_pushes_of_a_post_are_an_interval_apart_however_often_it_changes(
     joined: list[Connection] = []
     async with asyncio.timeout(20):
         while len(pushed_at) < 3:
-            joined.append(Connection(discard, on_overflow=nothing))
+            joined.append(Connection(discard, close=nothing))
             runtime.hub.join(joined[-1], post_group(post.pk))
             await asyncio.sleep(0.01)  # the pace of the joins (a hundred a second), not a wait for anything
     for connection in joined:
@@ -115,7 +116,7 @@ class Worker:
     def __init__(self, prefix: str, *, interval: float, ttl: float) -> None:
         layer = get_channel_layer()
         assert layer is not None
-        self.hub = Hub(layer, flush_interval=0.02, buffer_limit=1 << 20)
+        self.hub = Hub(layer, streams.get_log(), flush_interval=0.02, buffer_limit=1 << 20)
         self.presence = Presence(
             self.hub,
             RedisPresenceStore(client=client_for(django_settings.REDIS_SERVERS), prefix=prefix),
@@ -136,10 +137,10 @@ class Worker:
             payload = orjson.loads(message["text"])
             received.extend(payload["events"] if payload["type"] == "batch" else [payload])
 
-        async def overflow() -> None:
-            raise AssertionError("a test socket overflowed")
+        async def overflow(code: int) -> None:
+            raise AssertionError(f"a test socket was closed with {code}")
 
-        self.hub.join(Connection(send, on_overflow=overflow), FEED_GROUP, post_group(post_id))
+        self.hub.join(Connection(send, close=overflow), FEED_GROUP, post_group(post_id))
         return received
 
     async def kill(self) -> None:
@@ -229,7 +230,7 @@ class CountingHub:
     def member_counts(self) -> dict[str, int]:
         return dict(self.followers)
 
-    def accept(self, group: str, text: str, key: str | None = None, version: int = 0) -> None:
+    def accept(self, group: str, seq: int, text: str) -> None:
         self.pushed.append(orjson.loads(text))
 
 

@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from ops import metrics
-from realtime import events, publish
+from realtime import events, publish, streams
 from realtime.runtime import get_runtime
 from testing.plugin import eventually_async
 
@@ -90,20 +90,27 @@ async def test_events_of_one_round_arrive_as_one_batch_frame_shared_by_sockets(s
         await client.send(orjson.dumps({"type": "subscribe", "post_ids": [7]}).decode())
         assert orjson.loads(await client.recv())["type"] == "subscribed"
     hub = (await get_runtime()).hub
+    post_seq, feed_seq = hub.position("post.7"), hub.position("feed")
+    assert post_seq is not None and feed_seq is not None
     # Queued without yielding to the loop, so all of it lands in one delivery round.
-    for version in (3, 5, 4):  # three versions of one count: only the newest travels
+    for version in (3, 5):
         event = events.post_likes(post_id=7, like_count=version, version=version)
-        hub.accept(event.group, event.text, event.coalesce_key, event.version)
-    hub.accept("feed", events.post_created({"id": 1, "content": "x"}).text)
+        post_seq += 1
+        hub.accept(event.group, post_seq, streams.stamp(event.text, event.group, post_seq))
+    hub.accept("feed", feed_seq + 1, streams.stamp(events.post_created({"id": 1, "content": "x"}).text, "feed", 1))
     unfollowed = events.post_likes(post_id=8, like_count=1, version=1)
-    hub.accept(unfollowed.group, unfollowed.text, unfollowed.coalesce_key, unfollowed.version)
+    hub.accept(unfollowed.group, 1, streams.stamp(unfollowed.text, unfollowed.group, 1))
     # No compression, as `make run` serves: each socket takes the hub's pre-framed path.
     assert all(conn.direct for conn in hub._members["feed"])
     frames = [await asyncio.wait_for(client.recv(), 2) for client in clients]
     assert len(set(frames)) == 1, "sockets with the same share get the same encoded frame"
     frame = orjson.loads(frames[0])
     assert frame["type"] == "batch"
-    assert [(e["type"], e.get("like_count")) for e in frame["events"]] == [("post.likes", 5), ("post.created", None)]
+    assert [(e["type"], e.get("like_count")) for e in frame["events"]] == [
+        ("post.likes", 3),
+        ("post.likes", 5),
+        ("post.created", None),
+    ]
     for client in clients:
         await client.close()
 

@@ -1,0 +1,124 @@
+"""The stream log of the embedded mode: one process, numbers and backlogs in memory.
+
+Same semantics as the Redis log (realtime/streams_redis.py): stale like counts dropped,
+consecutive seqs, a capped backlog forgotten after a stream's idle expiry (its seq stays),
+and an epoch that names this process's life. Events reach the hub through the channel
+layer, as in the Redis mode.
+"""
+
+import asyncio
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from realtime.events import Event
+from realtime.streams import EVENTS_GROUP, Backlog, Positions, hub_message, stamp
+
+# Sends started from synchronous code on a loop's thread, held until they finish.
+_sending: set["asyncio.Task[None]"] = set()
+
+
+class MemoryStreamLog:
+    def __init__(self, *, backlog: int, idle_expiry: float) -> None:
+        self.epoch = uuid.uuid4().hex
+        self._cap = backlog
+        self._idle_expiry = idle_expiry
+        self._lock = threading.Lock()
+        self._seqs: dict[str, int] = {}
+        self._backlogs: dict[str, deque[str]] = {}
+        # The newest like-count version numbered per stream and object.
+        self._versions: dict[str, dict[str, int]] = {}
+        self._touched: dict[str, float] = {}
+
+    def _expire_idle(self, stream: str, now: float) -> None:
+        touched = self._touched.get(stream)
+        if touched is not None and now - touched >= self._idle_expiry:
+            self._backlogs.pop(stream, None)
+            self._versions.pop(stream, None)
+            del self._touched[stream]
+
+    def _number(self, events: Sequence[Event]) -> list[list[Any]]:
+        numbered: list[list[Any]] = []
+        now = time.monotonic()
+        with self._lock:
+            for event in events:
+                stream = event.group
+                self._expire_idle(stream, now)
+                if event.coalesce_key is not None:
+                    versions = self._versions.setdefault(stream, {})
+                    if event.version <= versions.get(event.coalesce_key, -1):
+                        continue
+                    versions[event.coalesce_key] = event.version
+                    self._touched[stream] = now
+                if not event.in_stream:
+                    numbered.append([stream, 0, event.text])
+                    continue
+                seq = self._seqs.get(stream, 0) + 1
+                self._seqs[stream] = seq
+                text = stamp(event.text, stream, seq)
+                backlog = self._backlogs.get(stream)
+                if backlog is None:
+                    backlog = self._backlogs[stream] = deque(maxlen=self._cap)
+                backlog.append(text)
+                self._touched[stream] = now
+                numbered.append([stream, seq, text])
+        return numbered
+
+    async def _send(self, numbered: list[list[Any]]) -> None:
+        layer = get_channel_layer()
+        assert layer is not None, "CHANNEL_LAYERS has no default layer"
+        await layer.group_send(EVENTS_GROUP, hub_message(self.epoch, numbered))
+
+    async def apublish(self, events: Sequence[Event]) -> int:
+        numbered = self._number(events)
+        if numbered:
+            await self._send(numbered)
+        return len(numbered)
+
+    def publish(self, events: Sequence[Event]) -> int:
+        numbered = self._number(events)
+        if numbered:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                async_to_sync(self._send)(numbered)
+            else:
+                # Called from synchronous code on an event loop's thread: send from the loop.
+                sending = loop.create_task(self._send(numbered))
+                _sending.add(sending)
+                sending.add_done_callback(_sending.discard)
+        return len(numbered)
+
+    def positions(self, streams: Iterable[str]) -> Positions:
+        with self._lock:
+            return Positions(self.epoch, {stream: self._seqs.get(stream, 0) for stream in streams})
+
+    async def apositions(self, streams: Iterable[str]) -> Positions:
+        return self.positions(streams)
+
+    async def aread_since(self, positions: Mapping[str, int]) -> Backlog:
+        recovered: dict[str, list[tuple[int, str]]] = {}
+        lost: list[str] = []
+        seqs: dict[str, int] = {}
+        now = time.monotonic()
+        with self._lock:
+            for stream, position in positions.items():
+                self._expire_idle(stream, now)
+                current = seqs[stream] = self._seqs.get(stream, 0)
+                missed = current - position
+                backlog = self._backlogs.get(stream, ())
+                if missed < 0 or missed > len(backlog):
+                    lost.append(stream)
+                    continue
+                texts = list(backlog)[len(backlog) - missed :] if missed else []
+                recovered[stream] = [(position + 1 + i, text) for i, text in enumerate(texts)]
+        return Backlog(self.epoch, seqs, recovered, lost)
+
+    async def aclose(self) -> None:
+        return None
