@@ -58,6 +58,20 @@ REPAIR_RETRY_DELAY = 0.5
 _closing_sockets: set[asyncio.Future[None]] = set()
 
 
+async def cancel_and_wait(tasks: Iterable["asyncio.Task[None]"]) -> None:
+    """Cancel tasks and wait until they ended, cancelling again any that swallowed it.
+
+    On Python 3.11 asyncio.wait_for (which redis-py uses inside its commands) can swallow a
+    cancel that lands as the inner call completes; the task then goes on as if never told.
+    """
+    pending = list(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+        pending = [task for task in pending if not task.done()]
+
+
 def _close_soon(close: Callable[[int], Awaitable[None]], code: int) -> None:
     closing = asyncio.ensure_future(close(code))
     _closing_sockets.add(closing)
@@ -238,10 +252,7 @@ class Hub:
         ]
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *self._repairs]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait([*self._tasks, *self._repairs])
         self._tasks = []
 
     # -- membership ---------------------------------------------------------------------

@@ -79,7 +79,10 @@ async def send_events(events: Sequence[Event]) -> bool:
     """Number events and send them to every worker's hub; True when the stream log took them."""
     started = time.perf_counter()
     try:
-        await asyncio.wait_for(streams.get_log().apublish(events), SEND_TIMEOUT_SECONDS)
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as
+        # the send completes, and the publisher task would then never stop.
+        async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+            await streams.get_log().apublish(events)
     except Exception as exc:  # noqa: BLE001 - any failure here must stay out of the request
         _record_failure(exc, len(events))
         return False

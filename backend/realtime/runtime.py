@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from realtime import presence, publish, streams
-from realtime.hub import Hub
+from realtime.hub import Hub, cancel_and_wait
 from realtime.leaderboard import refresh_forever
 from realtime.snapshots import SnapshotReader
 
@@ -26,9 +26,7 @@ class Runtime:
     tasks: list[asyncio.Task[None]]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await cancel_and_wait(self.tasks)
         await self.presence.close()
         await self.hub.stop()
         # This loop's connections of the stream log (the log itself serves the whole process).

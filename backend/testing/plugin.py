@@ -315,14 +315,19 @@ def capture_pushes() -> Iterator[list[Any]]:
     from realtime import publish
 
     sent: list[Any] = []
-    original = publish.send_events
+    original, original_sync = publish.send_events, publish.send_events_sync
 
     async def recording_send(events: Any) -> bool:
         sent.extend(events)
         return await original(events)
 
-    publish.send_events = recording_send
+    def recording_send_sync(events: Any) -> bool:
+        sent.extend(events)
+        return original_sync(events)
+
+    # Both roads: the publisher on an event loop, and inline from a thread without one.
+    publish.send_events, publish.send_events_sync = recording_send, recording_send_sync
     try:
         yield sent
     finally:
-        publish.send_events = original
+        publish.send_events, publish.send_events_sync = original, original_sync

@@ -8,8 +8,10 @@ import orjson
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from accounts.models import User
+from realtime.runtime import stop_runtime
 from testing.plugin import DEFAULT_ORIGIN, session_cookie_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +28,9 @@ async def _hello(cookie: str) -> dict[str, Any]:
         return dict(orjson.loads(await communicator.receive_from(timeout=5)))
     finally:
         await communicator.disconnect()
+        # The hub's tasks (and their database and Redis connections) end with the test's loop.
+        await stop_runtime()
+        await sync_to_async(connections.close_all)()
 
 
 async def test_a_real_session_cookie_names_the_user(make_user: Callable[..., User]) -> None:
