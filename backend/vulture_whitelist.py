@@ -17,6 +17,7 @@ from tests.accounts import test_backends
 from tests.deploy import test_stack
 from tests.faults import conftest as faults_conftest
 from tests.feed import test_schema_fuzz
+from tests.realtime import test_convergence_property
 
 # Named by dotted path in config/settings.py (middleware classes: by pattern in pyproject.toml).
 redis_pool.ProcessRedisPool
@@ -61,6 +62,9 @@ gunicorn_config.child_exit
 # Named by dotted path in config/settings.py (CSRF_FAILURE_VIEW, POSTPROCESSING_HOOKS).
 errors.csrf_failure
 openapi.document_error_answers
+
+# Fixtures used by name (usefixtures).
+test_convergence_property.two_publishers
 
 # A fixture schemathesis looks up by its name.
 test_schema_fuzz.api_schema

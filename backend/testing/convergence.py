@@ -164,7 +164,11 @@ class Follower:
             if view == expected:
                 return
             if loop.time() > deadline:
-                raise AssertionError(f"the client did not converge within {timeout}s:\n{_diff(view, expected)}")
+                boards = [(e.get("seq"), e["entries"]) for e in self.received if e["type"] == "leaderboard"]
+                raise AssertionError(
+                    f"the client did not converge within {timeout}s:\n{_diff(view, expected)}\n"
+                    f"positions {self.model.positions}; leaderboard events received {boards[-3:]}"
+                )
 
 
 def _diff(view: dict[str, Any], expected: dict[str, Any]) -> str:
