@@ -8,6 +8,7 @@ Add a name here only when nothing in the code can call it by name.
 
 from types import SimpleNamespace
 
+import conftest
 from config import openapi, redis_pool, redis_servers, serving, uvicorn_keepalive
 from core import parsers
 from feed import admin as feed_admin
@@ -68,3 +69,6 @@ test_convergence_property.two_publishers
 
 # A fixture schemathesis looks up by its name.
 test_schema_fuzz.api_schema
+
+# The suite's session-wide autouse fixture (backend/conftest.py).
+conftest._forget_this_runs_stream_keys

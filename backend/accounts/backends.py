@@ -47,6 +47,6 @@ class CachedModelBackend(ModelBackend):
             cls._users.pop(user_id, None)
 
 
-def forget_saved_user(sender: type, instance: User, **kwargs: Any) -> None:
+def forget_saved_user(*, instance: User, **kwargs: Any) -> None:
     """post_save/post_delete of the user model: this worker reloads the row on next use."""
     CachedModelBackend.forget_user(instance.pk)
