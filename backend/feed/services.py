@@ -296,15 +296,19 @@ def leaderboard_refresh(*, min_interval: float = 0.0) -> RefreshResult:
     state.computed_at = now
     state.save(update_fields=["window_start", "entries", "computed_at"])
     if changed:
-        publish_after_commit(
-            partial(
-                events.leaderboard,
-                window_hours=settings.KARMA["WINDOW_HOURS"],
-                entries=entries,
-                version=int(now.timestamp() * 1_000_000),
-            )
-        )
+        _publish_leaderboard_after_commit(entries, now)
     return RefreshResult(changed=changed)
+
+
+def _publish_leaderboard_after_commit(entries: list[dict[str, Any]], now: datetime) -> None:
+    publish_after_commit(
+        partial(
+            events.leaderboard,
+            window_hours=settings.KARMA["WINDOW_HOURS"],
+            entries=entries,
+            version=int(now.timestamp() * 1_000_000),
+        )
+    )
 
 
 @transaction.atomic
@@ -316,7 +320,12 @@ def karma_window_rebuild() -> None:
     KarmaWindow.objects.all().delete()
     totals = selectors.karma_by_recipient(after=state.window_start)
     KarmaWindow.objects.bulk_create(KarmaWindow(user_id=u, karma=k) for u, k in totals.items() if k > 0)
-    state.entries = selectors.leaderboard_top()
+    entries = selectors.leaderboard_top()
+    # Open sockets hold the board last pushed: a rebuild that moves it must say so, or the
+    # next refresh, seeing no change against the saved entries, never would.
+    if entries != state.entries:
+        _publish_leaderboard_after_commit(entries, now)
+    state.entries = entries
     state.computed_at = now
     state.save()
 

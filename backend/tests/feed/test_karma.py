@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -138,3 +139,24 @@ def test_rebuild_repairs_a_corrupted_window(make_user: Callable[..., User]) -> N
     assert not check.ok and check.mismatches == {author.pk: (999, 5)}
     services.karma_window_rebuild()
     assert services.karma_window_check().ok
+
+
+def test_a_rebuild_that_moves_the_board_pushes_it(
+    make_user: Callable[..., User], django_capture_on_commit_callbacks: Any, capture_pushes: list[Any]
+) -> None:
+    from feed.models import KarmaWindow
+
+    author, fan = make_user(), make_user()
+    services.post_like_set(user=fan, post_id=make_post(author).pk)
+    KarmaWindow.objects.filter(user=author).update(karma=999)
+    services.leaderboard_refresh()  # the corrupted board is the one sockets were told
+    capture_pushes.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.karma_window_rebuild()
+    boards = [event for event in capture_pushes if event.group == "leaderboard"]
+    assert len(boards) == 1 and '"karma":5' in boards[0].text
+    # Control: a rebuild that leaves the board as it is pushes nothing.
+    capture_pushes.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.karma_window_rebuild()
+    assert [event for event in capture_pushes if event.group == "leaderboard"] == []
