@@ -206,6 +206,8 @@ def start() -> NoReturn:
         "STACK_WORKER_PORT": str(socket_port),
         "STACK_HTTP_PORT": str(http_port),
         "PYTHONUNBUFFERED": "1",
+        # nginx is the one proxy in front: its X-Forwarded-For entry names the client.
+        "KARMAFEED_TRUSTED_PROXIES": os.environ.get("KARMAFEED_TRUSTED_PROXIES", "1"),
     }
     state.manager_pid_file.write_text(f"{os.getpid()}\n")
     print(
