@@ -84,17 +84,27 @@ async def subscribe(client: ClientConnection, post_id: int) -> None:
 
 
 async def open_sockets_on_each_worker(stack: Stack) -> dict[str, ClientConnection]:
-    """One socket through nginx on every worker (nginx picks; open until each was picked)."""
+    """One socket through nginx on every worker.
+
+    A master's workers share one listening socket and the kernel gives each connection to
+    whichever worker accepts first, so one worker may win many times in a row: connections
+    are opened in concurrent rounds, the extras closed, until every worker holds one.
+    """
     held: dict[str, ClientConnection] = {}
-    for _ in range(10 * stack.workers):
-        client, served_by = await open_socket(stack.url)
-        if served_by in held:
-            await client.close()
-        else:
-            held[served_by] = client
+    extras: list[ClientConnection] = []
+    for _ in range(10):
+        for client, served_by in await asyncio.gather(*(open_socket(stack.url) for _ in range(4 * stack.workers))):
+            if served_by in held:
+                extras.append(client)
+            else:
+                held[served_by] = client
         if len(held) == stack.workers:
-            return held
-    raise AssertionError(f"nginx never picked every worker: {sorted(held)}")
+            break
+    for client in extras:
+        await client.close()
+    if len(held) != stack.workers:
+        raise AssertionError(f"nginx never picked every worker: {sorted(held)}")
+    return held
 
 
 def metric(text: str, name: str, **labels: str) -> float:
