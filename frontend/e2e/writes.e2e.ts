@@ -30,7 +30,7 @@ async function postsWithContent(session: Session, content: string): Promise<numb
   return page.results.filter((post) => post.content === content).length;
 }
 
-describe('deleting, retrying and presence in a real browser against the real backend', () => {
+describe('writes, presence and coming back from offline, in a real browser against the real backend', () => {
   let backend: Backend;
   let browser: Browser;
   let ada: Session;
@@ -149,4 +149,62 @@ describe('deleting, retrying and presence in a real browser against the real bac
     await grace.page.goto(`/posts/${post.id}`);
     await grace.page.getByText('This post was deleted.').waitFor();
   });
+
+  it('comes back after 20 s offline with everything in place, by resume: no reload, no thread read', async () => {
+    const post = await graceApi.createPost('Going through a tunnel, back in a moment.');
+    const first = await adaApi.comment(post.id, 'Have a good trip.');
+    const page = grace.page;
+    await page.goto('/');
+    await waitForLive(page);
+    // Into the thread the way a reader goes: a click, no page load.
+    await page.locator(`[data-testid="feed-list"] [data-post-id="${post.id}"]`).getByRole('link', { name: /open the thread/ }).click();
+    await page.locator(`[data-comment-id="${first.id}"]`).waitFor();
+    await waitForLive(page);
+    await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+
+    const reads: string[] = [];
+    const onRequest = (request: { method(): string; url(): string }) => {
+      if (request.method() === 'GET') reads.push(new URL(request.url()).pathname);
+    };
+    page.on('request', onRequest);
+    const sentFrames: string[] = [];
+    page.on('websocket', (socket) => socket.on('framesent', (frame) => sentFrames.push(String(frame.payload))));
+
+    await grace.context.setOffline(true);
+    await page.evaluate(() => (window as unknown as { __socketControl: { dropAndBlock(): void } }).__socketControl.dropAndBlock());
+    await eventually(async () => expect(['reconnecting', 'offline']).toContain(await page.getByTestId('connection-badge').getAttribute('data-status')), 5_000);
+
+    const offlineSince = Date.now();
+    const reply = await adaApi.comment(post.id, 'Posted while you were in the tunnel.', first.id);
+    await adaApi.likePost(post.id);
+    await adaApi.likeComment(first.id);
+    const other = await adaApi.createPost('Meanwhile, in the feed.');
+    await page.waitForTimeout(Math.max(0, 20_000 - (Date.now() - offlineSince)));
+    expect(await page.locator(`[data-comment-id="${reply.id}"]`).count()).toBe(0);
+
+    await page.evaluate(() => (window as unknown as { __socketControl: { allow(): void } }).__socketControl.allow());
+    await grace.context.setOffline(false);
+    await waitForLive(page, 30_000);
+
+    await page.locator(`[data-comment-id="${reply.id}"]`).waitFor({ timeout: 15_000 });
+    await eventually(async () => expect(((await page.getByTestId(`like-count-post-${post.id}`).textContent()) ?? '').trim()).toBe('1'));
+    await eventually(async () => expect(((await page.getByTestId(`like-count-comment-${first.id}`).textContent()) ?? '').trim()).toBe('1'));
+    expect(await page.getByRole('heading', { name: '2 comments' }).count()).toBe(1);
+
+    // Back to the feed without a load: the post made meanwhile waits behind the pill.
+    await page.getByRole('link', { name: '← Feed' }).click();
+    await page.getByTestId('new-posts-pill').waitFor();
+    await page.getByTestId('new-posts-pill').click();
+    await page.locator(`[data-testid="feed-list"] [data-post-id="${other.id}"]`).waitFor();
+
+    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    expect(sentFrames.some((frame) => frame.includes('"type":"resume"'))).toBe(true);
+    expect(reads.filter((path) => path === `/api/posts/${post.id}/`)).toEqual([]);
+    expect(reads.filter((path) => path === '/api/posts/')).toEqual([]);
+
+    // Positive control: opening the thread again is a read, and this log sees it.
+    await page.locator(`[data-testid="feed-list"] [data-post-id="${post.id}"]`).getByRole('link', { name: /open the thread/ }).click();
+    await eventually(async () => expect(reads).toContain(`/api/posts/${post.id}/`));
+    page.off('request', onRequest);
+  }, 120_000);
 });
