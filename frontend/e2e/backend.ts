@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ export const artifactsDir = resolve(frontendDir, 'e2e', 'artifacts');
 const DATABASE_NAME = 'karmafeed_e2e';
 const DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${DATABASE_NAME}`;
 const REDIS_URL = 'redis://127.0.0.1:6379/14';
+const REDIS_DATABASE = '14';
 const HEALTH_TIMEOUT_MS = 180_000;
 
 async function freeLoopbackPort(): Promise<number> {
@@ -45,12 +47,16 @@ function sleep(ms: number): Promise<void> {
 /**
  * The real backend, started with `make serve` on a free loopback port against a
  * fresh database, in its own process group so that stopping it stops uvicorn too.
+ * Its Redis keys and channels are fresh as well: stream positions, backlogs and
+ * like-count versions kept from an earlier database would name other posts and
+ * comments (a comment's first like, version 1, would be taken for a repeat).
  */
 export class Backend {
   readonly port: number;
   readonly baseUrl: string;
   private process: ChildProcess | null = null;
   private readonly logPath: string;
+  private readonly redisPrefix = `karmafeed-e2e-${randomUUID().slice(0, 12)}`;
 
   private constructor(port: number) {
     this.port = port;
@@ -66,12 +72,22 @@ export class Backend {
     return backend;
   }
 
+  /** Stops the server for good and deletes the Redis keys under its own prefix, and no others. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    const scan = spawnSync('redis-cli', ['-n', REDIS_DATABASE, '--scan', '--pattern', `${this.redisPrefix}*`], { encoding: 'utf8' });
+    const keys = scan.stdout.split('\n').filter((key) => key.startsWith(this.redisPrefix));
+    for (let start = 0; start < keys.length; start += 500) {
+      spawnSync('redis-cli', ['-n', REDIS_DATABASE, 'UNLINK', ...keys.slice(start, start + 500)], { encoding: 'utf8' });
+    }
+  }
+
   /** Runs `make serve` and waits for health; after `stop()` it brings the same server back on the same port and database. */
   async launch(): Promise<void> {
     const log = createWriteStream(this.logPath, { flags: 'a' });
     log.write(`\n--- make serve PORT=${this.port} at ${new Date().toISOString()}\n`);
     const child = spawn('make', ['-C', repoRoot, 'serve', `PORT=${this.port}`], {
-      env: { ...process.env, DATABASE_URL, REDIS_URL },
+      env: { ...process.env, DATABASE_URL, REDIS_URL, REDIS_CHANNEL_PREFIX: this.redisPrefix },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

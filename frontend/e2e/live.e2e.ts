@@ -65,7 +65,7 @@ describe('KarmaFeed in a real browser against the real backend', () => {
     const errors = [...(ada?.consoleErrors ?? []), ...(grace?.consoleErrors ?? [])];
     if (errors.length > 0) console.log(`Browser console errors:\n${errors.join('\n')}`);
     await browser?.close();
-    await backend?.stop();
+    await backend?.dispose();
   });
 
   it('signs up through the page, and the header shows who is logged in', async () => {

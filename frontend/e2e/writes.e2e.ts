@@ -55,7 +55,7 @@ describe('writes, presence and coming back from offline, in a real browser again
     const errors = [...(ada?.consoleErrors ?? []), ...(grace?.consoleErrors ?? [])];
     if (errors.length > 0) console.log(`Browser console errors:\n${errors.join('\n')}`);
     await browser?.close();
-    await backend?.stop();
+    await backend?.dispose();
   });
 
   it('posts once on a double click', async () => {
