@@ -79,12 +79,18 @@ class FrameBook:
         return info
 
 
+# A socket's place in the streams: the epoch of its hello and the last seq per stream.
+Positions = tuple[str | None, dict[str, int]]
+
+
 class Follower(WSListener):
     """One socket; the hot path is on_ws_frame."""
 
-    def __init__(self, client: LoadClient, follows: list[int]) -> None:
+    def __init__(self, client: LoadClient, follows: list[int], resume_from: Positions | None = None) -> None:
         self.client = client
         self.follows = follows
+        # Set on a socket that replaces a dropped one: it resumes from there before subscribing.
+        self.resume_from = resume_from
         self.sequence: list[int] = []
         self.transport: WSTransport | None = None
         self.started = time.time()
@@ -96,6 +102,9 @@ class Follower(WSListener):
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
+        if self.resume_from is not None and self.resume_from[0] is not None:
+            epoch, positions = self.resume_from
+            transport.send(WSMsgType.TEXT, orjson.dumps({"type": "resume", "epoch": epoch, "positions": positions}))
         if self.follows:
             transport.send(WSMsgType.TEXT, orjson.dumps({"type": "subscribe", "post_ids": self.follows}))
 
@@ -148,9 +157,13 @@ class LoadClient:
         self.connect_seconds: list[float] = []
         self.gate = asyncio.Semaphore(config.get("connect_concurrency", 256))
         self.started = time.time()
+        self.churn_seconds = 0.0
 
-    async def open_one(self, index: int) -> Follower | None:
-        follows = self.follow_sets[self.rng.randrange(len(self.follow_sets))]
+    async def open_one(
+        self, index: int, follows: list[int] | None = None, resume_from: Positions | None = None
+    ) -> Follower | None:
+        if follows is None:
+            follows = self.follow_sets[self.rng.randrange(len(self.follow_sets))]
         url, origin = self.targets[index % len(self.targets)]
         cookie = self.cookies[index % len(self.cookies)]
         headers = {"Origin": origin, **({"Cookie": cookie} if cookie else {})}
@@ -158,7 +171,7 @@ class LoadClient:
             started = time.time()
             try:
                 _, listener = await ws_connect(
-                    lambda: Follower(self, follows),
+                    lambda: Follower(self, follows, resume_from),
                     url,
                     extra_headers=headers,
                     websocket_handshake_timeout=30,
@@ -201,18 +214,23 @@ class LoadClient:
             print(json.dumps(line), flush=True)
 
     async def churn_forever(self, per_second: int) -> None:
-        """Drop `per_second` random sockets a second and open as many new ones."""
+        """Drop `per_second` random sockets a second; each comes back as a new socket that
+        follows the same posts and resumes from the dropped one's positions, as a browser does."""
         next_index = len(self.sockets)
-        while True:
-            await asyncio.sleep(1.0)
-            live = [s for s in self.sockets if not s.closed and not s.closing]
-            for victim in self.rng.sample(live, min(per_second, len(live))):
-                victim.closing = True
-                if victim.transport is not None:
-                    victim.transport.disconnect()
-            for _ in range(per_second):
-                asyncio.get_running_loop().create_task(self.open_one(next_index))
-                next_index += 1
+        started = time.time()
+        try:
+            while True:
+                await asyncio.sleep(1.0)
+                live = [s for s in self.sockets if not s.closed and not s.closing]
+                for victim in self.rng.sample(live, min(per_second, len(live))):
+                    victim.closing = True
+                    if victim.transport is not None:
+                        victim.transport.disconnect()
+                    positions = positions_of(self.book, victim.sequence, victim.resume_from)
+                    asyncio.get_running_loop().create_task(self.open_one(next_index, victim.follows, positions))
+                    next_index += 1
+        finally:
+            self.churn_seconds += time.time() - started
 
     async def run(self) -> None:
         count = self.config["sockets"]
@@ -275,12 +293,33 @@ class LoadClient:
             "connect_failures": self.totals.connect_failures,
             "disconnects": self.totals.disconnects,
             "distinct_frames": len(self.book.by_id),
+            **self.resume_figures(),
             "latency": histogram_percentiles(self.totals.latency_bins),
             "latency_histogram": {str(i): n for i, n in enumerate(self.totals.latency_bins) if n},
             "last_follower_latency": self.last_follower_latency(),
             **self.convergence(truth),
         }
         Path(self.config["result_path"]).write_text(json.dumps(result))
+
+    def resume_figures(self) -> dict[str, Any]:
+        resumes = recovered = resync = replayed = 0
+        for s in self.sockets:
+            if s.resume_from is None:
+                continue
+            outcome = resume_outcome(self.book, s.sequence)
+            if outcome is None:
+                continue
+            resumes += 1
+            recovered += outcome.recovered
+            resync += outcome.resync
+            replayed += outcome.replayed
+        return {
+            "churn_seconds": self.churn_seconds,
+            "resumes": resumes,
+            "streams_recovered": recovered,
+            "streams_resynced": resync,
+            "events_replayed": replayed,
+        }
 
     def last_follower_latency(self) -> dict[str, float]:
         """Per post.likes event: commit to the last socket that received it."""
@@ -352,6 +391,7 @@ def _board_key(entries: list[dict[str, Any]]) -> list[tuple[int, str, int]]:
 class Folded:
     posts: dict[int, list[int]] = field(default_factory=dict)  # id -> [like_count, version, comment_count]
     leaderboard: list[dict[str, Any]] | None = None
+    leaderboard_seq: int = -1
     stale: int = 0
     skipped: int = 0
     post_events: int = 0
@@ -390,8 +430,64 @@ def fold(book: FrameBook, sequence: list[int]) -> Folded:
                             have[0], have[1] = snapshot["like_count"], snapshot["version"]
                         have[2] = max(have[2], snapshot["comment_count"])
             elif kind == "leaderboard":
-                state.leaderboard = event["entries"]
+                # A resume's replay can bring a board older than the one sent on connect.
+                seq = event.get("seq")
+                if seq is None or seq > state.leaderboard_seq:
+                    state.leaderboard = event["entries"]
+                    state.leaderboard_seq = state.leaderboard_seq if seq is None else seq
     return state
+
+
+def positions_of(book: FrameBook, sequence: list[int], start: Positions | None = None) -> Positions:
+    """Where a socket stands in each stream after its frames: the epoch of its hello, and per
+    stream the highest seq it got (hello's feed_seq, the leaderboard frame's and each
+    subscribed post's seq, every event's own), on top of the positions it resumed from."""
+    epoch, positions = (start[0], dict(start[1])) if start is not None else (None, {})
+
+    def advance(stream: str, seq: int | None) -> None:
+        if seq is not None and seq > positions.get(stream, -1):
+            positions[stream] = seq
+
+    for frame_id in sequence:
+        for event in book.by_id[frame_id].events:
+            kind = event.get("type")
+            if kind == "hello":
+                if event.get("epoch") != epoch:
+                    # Another life of the streams: the old positions are void.
+                    epoch, positions = event.get("epoch"), {}
+                advance("feed", event.get("feed_seq"))
+            elif kind == "subscribed":
+                for snapshot in event["posts"]:
+                    advance(f"post.{snapshot['id']}", snapshot.get("seq"))
+            elif "seq" in event:
+                advance(event.get("stream", "leaderboard" if kind == "leaderboard" else ""), event["seq"])
+    positions.pop("", None)
+    return epoch, positions
+
+
+@dataclass
+class ResumeOutcome:
+    recovered: int
+    resync: int
+    replayed: int  # events of recovered streams between `resumed` and the `subscribed` answer
+
+
+def resume_outcome(book: FrameBook, sequence: list[int]) -> ResumeOutcome | None:
+    """What a resuming socket got back; None if its `resumed` answer never came."""
+    outcome: ResumeOutcome | None = None
+    recovered: set[str] = set()
+    for frame_id in sequence:
+        for event in book.by_id[frame_id].events:
+            kind = event.get("type")
+            if kind == "resumed":
+                recovered = set(event["recovered"])
+                outcome = ResumeOutcome(len(recovered), len(event["resync"]), 0)
+            elif outcome is not None:
+                if kind == "subscribed":
+                    return outcome
+                if event.get("stream") in recovered and "seq" in event:
+                    outcome.replayed += 1
+    return outcome
 
 
 def percentiles_of(values: list[float]) -> dict[str, float]:

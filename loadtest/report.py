@@ -60,6 +60,11 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         "stale events (older version)": c.get("stale_events", 0),
         "connect failures": c.get("connect_failures", 0),
         "disconnects": c.get("disconnects", 0),
+        # Churn: each dropped socket comes back and resumes from its positions.
+        "resumes/s": c["resumes"] / c["churn_seconds"] if c.get("churn_seconds") else None,
+        "streams recovered by resume": c.get("streams_recovered") if c.get("churn_seconds") else None,
+        "streams resynced (read afresh)": c.get("streams_resynced") if c.get("churn_seconds") else None,
+        "events replayed by resumes": c.get("events_replayed") if c.get("churn_seconds") else None,
         "sockets checked at the end": c.get("sockets_checked", 0),
         "sockets not equal to the database": c.get("sockets_wrong"),
         "sockets with another leaderboard": c.get("sockets_wrong_leaderboard"),

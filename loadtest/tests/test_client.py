@@ -3,7 +3,17 @@
 import orjson
 import pytest
 
-from loadtest.client import BIN_SECONDS, BINS, FrameBook, fold, histogram_percentiles, percentiles_of
+from loadtest.client import (
+    BIN_SECONDS,
+    BINS,
+    FrameBook,
+    ResumeOutcome,
+    fold,
+    histogram_percentiles,
+    percentiles_of,
+    positions_of,
+    resume_outcome,
+)
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -84,3 +94,56 @@ def test_a_later_snapshot_only_moves_a_count_forward() -> None:
     state = fold(book, sequence)
     assert state.posts == {1: [5, 5, 3]}
     assert (state.stale, state.skipped, state.post_events) == (0, 0, 1)
+
+
+def ids(book: FrameBook, *frames: bytes) -> list[int]:
+    return [book.lookup(f).frame_id for f in frames]
+
+
+def test_positions_are_the_highest_seq_per_stream_from_hello_snapshots_and_events() -> None:
+    book = FrameBook()
+    sequence = ids(
+        book,
+        frame({"type": "hello", "epoch": "e1", "feed_seq": 7}),
+        frame({"type": "leaderboard", "entries": [], "seq": 3}),
+        frame({"type": "subscribed", "posts": [{"id": 4, "seq": 10}, {"id": 5, "seq": 0}]}),
+        frame({**likes(4, 1, 1), "stream": "post.4", "seq": 11}, {"type": "post.viewers", "post_id": 4}),
+        frame({**likes(4, 0, 0), "stream": "post.4", "seq": 9}),  # a repeat never moves a position back
+        frame({"type": "post.created", "stream": "feed", "seq": 8}),
+    )
+    assert positions_of(book, sequence) == ("e1", {"feed": 8, "leaderboard": 3, "post.4": 11, "post.5": 0})
+
+
+def test_positions_carry_what_a_socket_resumed_from_unless_the_epoch_changed() -> None:
+    book = FrameBook()
+    same = ids(book, frame({"type": "hello", "epoch": "e1", "feed_seq": 2}))
+    assert positions_of(book, same, ("e1", {"feed": 1, "post.4": 6})) == ("e1", {"feed": 2, "post.4": 6})
+    other = ids(book, frame({"type": "hello", "epoch": "e2", "feed_seq": 0}))
+    assert positions_of(book, other, ("e1", {"feed": 1, "post.4": 6})) == ("e2", {"feed": 0})
+
+
+def test_resume_outcome_counts_replayed_events_of_recovered_streams_before_the_subscribed_answer() -> None:
+    book = FrameBook()
+    sequence = ids(
+        book,
+        frame({"type": "hello", "epoch": "e1", "feed_seq": 2}),
+        frame({"type": "resumed", "recovered": ["post.4", "feed"], "resync": ["post.9"]}),
+        frame({"stream": "post.4", "seq": 7}, {"stream": "post.4", "seq": 8}, {"stream": "feed", "seq": 3}),
+        frame({"stream": "post.9", "seq": 2}),  # not recovered: not a replay
+        frame({"type": "subscribed", "posts": []}),
+        frame({"stream": "post.4", "seq": 9}),  # live, after the answer
+    )
+    assert resume_outcome(book, sequence) == ResumeOutcome(recovered=2, resync=1, replayed=3)
+    # Positive control's counterpart: a socket whose answer never came has no outcome.
+    assert resume_outcome(book, sequence[:1]) is None
+
+
+def test_fold_keeps_the_newest_leaderboard_when_a_replay_brings_an_older_one() -> None:
+    book = FrameBook()
+    sequence = ids(
+        book,
+        frame({"type": "leaderboard", "entries": [{"rank": 1, "new": True}], "seq": 5}),
+        frame({"type": "leaderboard", "entries": [{"rank": 1, "old": True}], "seq": 4}),
+    )
+    assert fold(book, sequence).leaderboard == [{"rank": 1, "new": True}]
+    assert fold(book, sequence[1:]).leaderboard == [{"rank": 1, "old": True}]
