@@ -22,7 +22,7 @@ from core import idempotency
 from core.fields import StrictCharField, StrictIntegerField
 from core.throttling import ScopedRateThrottle
 from feed import presenters, selectors, services
-from feed.models import Post
+from feed.models import Comment, Post
 from realtime import streams
 from realtime.events import FEED_GROUP, post_group
 
@@ -41,11 +41,11 @@ def _content_field(max_length: int) -> StrictCharField:
 
 
 class PostCreateSerializer(serializers.Serializer):
-    content = _content_field(10_000)
+    content = _content_field(Post.MAX_CONTENT_LENGTH)
 
 
 class CommentCreateSerializer(serializers.Serializer):
-    content = _content_field(5_000)
+    content = _content_field(Comment.MAX_CONTENT_LENGTH)
     parent_id = StrictIntegerField(required=False, allow_null=True, min_value=1)
 
 

@@ -19,6 +19,10 @@ class LiveManager(models.Manager):
 
 
 class Post(models.Model):
+    # In code points, as the UI counts them; the UI's copy is written from here
+    # (manage.py write_frontend_limits).
+    MAX_CONTENT_LENGTH = 10_000
+
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
     content = models.TextField()
     created_at = models.DateTimeField(db_index=True)
@@ -43,6 +47,8 @@ class Post(models.Model):
 
 
 class Comment(models.Model):
+    MAX_CONTENT_LENGTH = 5_000
+
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")

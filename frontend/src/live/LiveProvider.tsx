@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import type { User } from '../api/types';
-import { MAX_FOLLOWED_POSTS } from '../lib/limits';
+import { MAX_FOLLOWED_POSTS } from '../generated/limits';
 import { ConnectionContext, type ConnectionContextValue } from '../realtime/connection';
 import type { LiveSocketOptions } from '../realtime/LiveSocket';
 import { useLiveFeed } from '../realtime/useLiveFeed';

@@ -1,5 +1,5 @@
 import { flattenEvents, parseServerFrame, type ClientMessage, type ServerEvent, type SingleServerEvent } from './events';
-import { MAX_FOLLOWED_POSTS } from '../lib/limits';
+import { MAX_FOLLOWED_POSTS } from '../generated/limits';
 import { FEED_STREAM, postStream, StreamTracker } from './streams';
 
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';

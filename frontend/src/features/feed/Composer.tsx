@@ -1,6 +1,6 @@
 import { api } from '../../api/client';
 import { Avatar } from '../../components/Avatar';
-import { MAX_POST_LENGTH } from '../../lib/limits';
+import { MAX_POST_LENGTH } from '../../generated/limits';
 import { useLiveDispatch } from '../../state/store';
 import { useContentSubmit } from '../compose/useContentSubmit';
 

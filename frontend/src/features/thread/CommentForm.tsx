@@ -1,5 +1,5 @@
 import { api } from '../../api/client';
-import { MAX_COMMENT_LENGTH } from '../../lib/limits';
+import { MAX_COMMENT_LENGTH } from '../../generated/limits';
 import { useLiveDispatch } from '../../state/store';
 import { useContentSubmit } from '../compose/useContentSubmit';
 

@@ -1,5 +1,0 @@
-/** Content limits of the REST contract, in code points as the server counts them. */
-export const MAX_POST_LENGTH = 10_000;
-export const MAX_COMMENT_LENGTH = 5_000;
-/** The server follows at most this many posts per socket. */
-export const MAX_FOLLOWED_POSTS = 100;
