@@ -27,6 +27,8 @@ SOCKETS_CLOSED_FLOODING = Counter("karmafeed_flooding_sockets_closed", "Sockets 
 STREAM_REPAIRS = Counter("karmafeed_stream_repairs", "Holes in a stream a worker filled from the backlog.")
 STREAM_RESETS = Counter("karmafeed_stream_resets", "Sockets reset: a hole not repairable, or a new epoch.")
 RESUMES = Counter("karmafeed_resumes", "Streams asked for in resume messages, by outcome.", ["outcome"])
+RESUME_MESSAGES = Counter("karmafeed_resume_messages", "Resume messages answered.")
+RESUME_QUERIES = Counter("karmafeed_resume_queries", "SQL statements run while a resume message was handled.")
 REQUEST_LATENCY = Histogram(
     "karmafeed_request_latency_seconds",
     "HTTP request latency by route.",

@@ -18,6 +18,7 @@ from django.conf import settings
 from feed import selectors
 from ops import metrics
 from ops.middleware import WORKER_ID
+from ops.resume_queries import counts_resume_queries
 from realtime import events, streams
 from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, POST_GROUP_PREFIX, post_group
 from realtime.hub import Connection
@@ -194,6 +195,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
     async def ping(self, message: dict[str, Any]) -> None:
         await self.send(text_data=events.pong())
 
+    @counts_resume_queries
     async def resume(self, message: dict[str, Any]) -> None:
         """Replay what the client missed from the stream backlogs; no database read."""
         epoch, positions = _resume_request(message)
