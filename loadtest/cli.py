@@ -60,6 +60,12 @@ def fanout_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="extra environment for the uvicorn workers, e.g. REALTIME_FLUSH_INTERVAL=0.05 (repeatable)",
     )
+    parser.add_argument(
+        "--settle-timeout",
+        type=float,
+        default=60.0,
+        help="at the end, seconds to wait at most for every socket to reach the server's stream positions",
+    )
     parser.add_argument("--database", default="karmafeed_bench", help="PostgreSQL database, recreated each run")
     parser.add_argument("--out", type=Path, help="report directory (default loadtest/reports/<timestamp>)")
     return parser
@@ -125,6 +131,7 @@ def run_fanout(argv: list[str]) -> None:
         database=args.database,
         connect_concurrency=args.connect_concurrency,
         server_env=dict(pair.split("=", 1) for pair in args.server_env),
+        settle_timeout=args.settle_timeout,
     )
     command = "python -m loadtest " + shlex.join(argv)
     print(f"bench: {command} -> {out}", flush=True)

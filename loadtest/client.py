@@ -42,6 +42,8 @@ class FrameInfo:
     oldest_ts: float | None
     stamped_events: int
     last_received: float = 0.0
+    # Computed on first use by stream_summary(): (hello's epoch and feed_seq, highest seq per stream).
+    summary: tuple[tuple[str | None, int | None] | None, dict[str, int]] | None = None
 
 
 @dataclass
@@ -99,6 +101,14 @@ class Follower(WSListener):
         self.closing = False
         self.closed = False
         self.before_writes = False
+        self.tracker = PositionTracker(resume_from)
+
+    def positions(self) -> Positions:
+        return self.tracker.update(self.client.book, self.sequence)
+
+    def streams(self) -> list[str]:
+        """Every stream this socket is in: the feed and the leaderboard, and its posts'."""
+        return ["feed", "leaderboard", *(f"post.{post_id}" for post_id in self.follows)]
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -143,6 +153,36 @@ class Follower(WSListener):
             self.ready.set_exception(ConnectionError("closed before it was ready"))
 
 
+class Probe(WSListener):
+    """A socket that reads the server's stream positions and leaves: hello's feed_seq, the
+    leaderboard frame's seq, and each post's seq in the `subscribed` answer."""
+
+    def __init__(self, book: FrameBook, follows: list[int]) -> None:
+        self.book = book
+        self.follows = follows
+        self.sequence: list[int] = []
+        self.waiting_for = {"hello", "leaderboard", *(["subscribed"] if follows else [])}
+        self.done = asyncio.get_running_loop().create_future()
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        if self.follows:
+            transport.send(WSMsgType.TEXT, orjson.dumps({"type": "subscribe", "post_ids": self.follows}))
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type is not WSMsgType.TEXT:
+            return
+        info = self.book.lookup(frame.get_payload_as_bytes())
+        self.sequence.append(info.frame_id)
+        self.waiting_for -= {event.get("type") for event in info.events}
+        if not self.waiting_for and not self.done.done():
+            self.done.set_result(None)
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if not self.done.done():
+            self.done.set_exception(ConnectionError("the probe socket closed before the server's positions"))
+
+
 class LoadClient:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
@@ -158,6 +198,9 @@ class LoadClient:
         self.gate = asyncio.Semaphore(config.get("connect_concurrency", 256))
         self.started = time.time()
         self.churn_seconds = 0.0
+        # The server's positions once the sockets settled (set by `settle`); None if never asked.
+        self.server_heads: Positions | None = None
+        self.settled: dict[str, Any] = {}
 
     async def open_one(
         self, index: int, follows: list[int] | None = None, resume_from: Positions | None = None
@@ -266,6 +309,9 @@ class LoadClient:
             elif command == "stop-churn" and churn is not None:
                 churn.cancel()
                 churn = None
+            elif command == "settle":
+                self.settled = await self.settle(float(argument))
+                print(json.dumps({"kind": "settled", **self.settled}), flush=True)
             elif command == "finish":
                 if churn is not None:
                     churn.cancel()
@@ -279,6 +325,70 @@ class LoadClient:
         await asyncio.sleep(0.2)
 
     # -- the end of a run ---------------------------------------------------------------
+
+    async def server_positions(self) -> Positions:
+        """The server's position in every stream the open sockets are in, read by probe sockets."""
+        follow_sets = {tuple(s.follows) for s in self.sockets if not s.closed and not s.closing}
+        heads: dict[str, int] = {}
+        epochs: set[str | None] = set()
+        for index, follows in enumerate(sorted(follow_sets) or [()]):
+            url, origin = self.targets[index % len(self.targets)]
+            _, probe = await ws_connect(
+                lambda follows=follows: Probe(self.book, list(follows)),
+                url,
+                extra_headers={"Origin": origin},
+                websocket_handshake_timeout=30,
+                enable_auto_pong=True,
+            )
+            assert isinstance(probe, Probe)
+            await asyncio.wait_for(probe.done, 60)
+            epoch, seqs = positions_of(self.book, probe.sequence)
+            epochs.add(epoch)
+            for stream, seq in seqs.items():
+                heads[stream] = max(seq, heads.get(stream, -1))
+        if len(epochs) != 1:
+            raise RuntimeError(f"the probes saw several epochs: {sorted(map(str, epochs))}")
+        return epochs.pop(), heads
+
+    def sockets_behind(self, heads: Positions) -> list[tuple[Follower, dict[str, tuple[int | None, int]]]]:
+        behind = []
+        for s in self.sockets:
+            if s.closed or s.closing:
+                continue
+            lagging = streams_behind(s.positions(), heads, s.streams())
+            if lagging:
+                behind.append((s, lagging))
+        return behind
+
+    async def settle(self, timeout: float) -> dict[str, Any]:
+        """Wait until every open socket's positions equal the server's, at most `timeout` seconds.
+
+        The server's positions are read again once the sockets reach them: done when they
+        did not move meanwhile (a last coalesced count or leaderboard push can come late).
+        """
+        began = time.time()
+        heads = await self.server_positions()
+        while True:
+            behind = self.sockets_behind(heads)
+            if time.time() - began > timeout:
+                break
+            if behind:
+                await asyncio.sleep(0.5)
+                continue
+            again = await self.server_positions()
+            if again == heads:
+                break
+            heads = again
+        self.server_heads = heads
+        examples = [
+            ", ".join(f"{stream} at {have} of {head}" for stream, (have, head) in sorted(lagging.items()))
+            for _, lagging in behind[:5]
+        ]
+        return {
+            "settle_seconds": time.time() - began,
+            "sockets_behind_positions": len(behind),
+            "behind_examples": examples,
+        }
 
     def finish(self, truth_path: Path) -> None:
         truth = json.loads(truth_path.read_text())
@@ -294,6 +404,7 @@ class LoadClient:
             "disconnects": self.totals.disconnects,
             "distinct_frames": len(self.book.by_id),
             **self.resume_figures(),
+            **self.settled,
             "latency": histogram_percentiles(self.totals.latency_bins),
             "latency_histogram": {str(i): n for i, n in enumerate(self.totals.latency_bins) if n},
             "last_follower_latency": self.last_follower_latency(),
@@ -363,7 +474,8 @@ class LoadClient:
                     if want is None or have is None or have[0] != want[0] or have[2] != want[2]:
                         wrong += 1
                         if len(examples) < 5:
-                            examples.append(f"post {post_id}: socket has {have}, database has {want}")
+                            where = self.whereabouts(s, post_id)
+                            examples.append(f"post {post_id}: socket has {have}, database has {want}; {where}")
                         break
             if (
                 board_truth is not None
@@ -381,6 +493,15 @@ class LoadClient:
             "post_events_delivered": delivered,
             "post_events_expected": expected,
         }
+
+    def whereabouts(self, socket: Follower, post_id: int) -> str:
+        """Where an unequal socket stands in the post's stream, and the seqs it never got."""
+        stream = f"post.{post_id}"
+        have = socket.positions()[1].get(stream)
+        head = self.server_heads[1].get(stream) if self.server_heads is not None else None
+        missing = missing_seqs(self.book, socket.sequence, socket.resume_from).get(stream, [])
+        resumed = "resumed" if socket.resume_from is not None else "never resumed"
+        return f"{stream} at seq {have} of the server's {head}, missing seqs {missing[:10]} ({resumed})"
 
 
 def _board_key(entries: list[dict[str, Any]]) -> list[tuple[int, str, int]]:
@@ -438,31 +559,112 @@ def fold(book: FrameBook, sequence: list[int]) -> Folded:
     return state
 
 
+def stream_summary(info: FrameInfo) -> tuple[tuple[str | None, int | None] | None, dict[str, int]]:
+    """What one frame says of positions: its hello's (epoch, feed_seq) if any, and per stream
+    the highest seq in it (each subscribed post's seq, the leaderboard frame's, every event's)."""
+    if info.summary is not None:
+        return info.summary
+    hello: tuple[str | None, int | None] | None = None
+    tops: dict[str, int] = {}
+
+    def advance(stream: str, seq: int | None) -> None:
+        if seq is not None and seq > tops.get(stream, -1):
+            tops[stream] = seq
+
+    for event in info.events:
+        kind = event.get("type")
+        if kind == "hello":
+            hello = (event.get("epoch"), event.get("feed_seq"))
+        elif kind == "subscribed":
+            for snapshot in event["posts"]:
+                advance(f"post.{snapshot['id']}", snapshot.get("seq"))
+        elif "seq" in event:
+            advance(event.get("stream", "leaderboard" if kind == "leaderboard" else ""), event["seq"])
+    tops.pop("", None)
+    info.summary = (hello, tops)
+    return info.summary
+
+
+class PositionTracker:
+    """A socket's place in the streams, brought up to date with only the frames it got since
+    the last call (the end-of-run wait asks for every socket's positions many times)."""
+
+    def __init__(self, start: Positions | None = None) -> None:
+        self.epoch, self.seqs = (start[0], dict(start[1])) if start is not None else (None, {})
+        self.frames_read = 0
+
+    def update(self, book: FrameBook, sequence: list[int]) -> Positions:
+        seqs = self.seqs
+        for frame_id in sequence[self.frames_read :]:
+            hello, tops = stream_summary(book.by_id[frame_id])
+            if hello is not None:
+                if hello[0] != self.epoch:
+                    # Another life of the streams: the old positions are void.
+                    self.epoch, seqs = hello[0], {}
+                    self.seqs = seqs
+                if hello[1] is not None and hello[1] > seqs.get("feed", -1):
+                    seqs["feed"] = hello[1]
+            for stream, seq in tops.items():
+                if seq > seqs.get(stream, -1):
+                    seqs[stream] = seq
+        self.frames_read = len(sequence)
+        return self.epoch, dict(seqs)
+
+
 def positions_of(book: FrameBook, sequence: list[int], start: Positions | None = None) -> Positions:
     """Where a socket stands in each stream after its frames: the epoch of its hello, and per
     stream the highest seq it got (hello's feed_seq, the leaderboard frame's and each
     subscribed post's seq, every event's own), on top of the positions it resumed from."""
-    epoch, positions = (start[0], dict(start[1])) if start is not None else (None, {})
+    return PositionTracker(start).update(book, sequence)
 
-    def advance(stream: str, seq: int | None) -> None:
-        if seq is not None and seq > positions.get(stream, -1):
-            positions[stream] = seq
+
+def streams_behind(positions: Positions, heads: Positions, streams: list[str]) -> dict[str, tuple[int | None, int]]:
+    """The streams (of those named) where a socket is behind the server: {stream: (socket's, server's)}."""
+    epoch, seqs = positions
+    head_epoch, head_seqs = heads
+    behind: dict[str, tuple[int | None, int]] = {}
+    for stream in streams:
+        head = head_seqs.get(stream)
+        if head is None:
+            continue
+        have = seqs.get(stream) if epoch == head_epoch else None
+        if have is None or have < head:
+            behind[stream] = (have, head)
+    return behind
+
+
+def missing_seqs(book: FrameBook, sequence: list[int], start: Positions | None = None) -> dict[str, list[int]]:
+    """Per stream, the seqs a socket never received after what a state it was given covers
+    (its resume positions, hello's feed_seq, a subscribed post's seq, a leaderboard frame):
+    the events it lost, if its positions say it is up to date."""
+    epoch, covered = (start[0], dict(start[1])) if start is not None else (None, {})
+    received: dict[str, set[int]] = {}
+
+    def cover(stream: str, seq: int | None) -> None:
+        if seq is not None and seq > covered.get(stream, -1):
+            covered[stream] = seq
 
     for frame_id in sequence:
         for event in book.by_id[frame_id].events:
             kind = event.get("type")
             if kind == "hello":
                 if event.get("epoch") != epoch:
-                    # Another life of the streams: the old positions are void.
-                    epoch, positions = event.get("epoch"), {}
-                advance("feed", event.get("feed_seq"))
+                    epoch, covered, received = event.get("epoch"), {}, {}
+                cover("feed", event.get("feed_seq"))
             elif kind == "subscribed":
                 for snapshot in event["posts"]:
-                    advance(f"post.{snapshot['id']}", snapshot.get("seq"))
-            elif "seq" in event:
-                advance(event.get("stream", "leaderboard" if kind == "leaderboard" else ""), event["seq"])
-    positions.pop("", None)
-    return epoch, positions
+                    cover(f"post.{snapshot['id']}", snapshot.get("seq"))
+            elif kind == "leaderboard" and "seq" in event:
+                cover("leaderboard", event["seq"])  # the whole board: nothing before it is missing
+            elif "seq" in event and "stream" in event:
+                received.setdefault(event["stream"], set()).add(event["seq"])
+    missing: dict[str, list[int]] = {}
+    for stream, seqs in received.items():
+        floor = covered.get(stream, min(seqs) - 1)
+        gaps = [seq for seq in range(floor + 1, max(seqs) + 1) if seq not in seqs]
+        if gaps:
+            missing[stream] = gaps
+    return missing
 
 
 @dataclass

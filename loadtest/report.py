@@ -35,6 +35,8 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
     all_servers = list(dict.fromkeys(phase.server_names + phase.write_server_names))
     all_cpu = phase.cpu_seconds(all_servers)
     ceiling = phase.ceiling.get("likes_per_second")
+    resumes = phase.server_counters.get("karmafeed_resume_messages_total", 0.0)
+    queries = phase.server_counters.get("karmafeed_resume_queries_total", 0.0)
     like_rate = w.get("like_rate_achieved")
     return {
         "sockets held": sockets,
@@ -65,6 +67,11 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         "streams recovered by resume": c.get("streams_recovered") if c.get("churn_seconds") else None,
         "streams resynced (read afresh)": c.get("streams_resynced") if c.get("churn_seconds") else None,
         "events replayed by resumes": c.get("events_replayed") if c.get("churn_seconds") else None,
+        "resumes answered by the server": int(resumes) or None,
+        # SQL statements the socket workers ran while handling resumes (goal: 0 within the backlog).
+        "database queries per resume": queries / resumes if resumes else None,
+        "sockets behind the server's positions at the end": c.get("sockets_behind_positions"),
+        "seconds until the sockets reached the server's positions": c.get("settle_seconds"),
         "sockets checked at the end": c.get("sockets_checked", 0),
         "sockets not equal to the database": c.get("sockets_wrong"),
         "sockets with another leaderboard": c.get("sockets_wrong_leaderboard"),
@@ -161,6 +168,8 @@ def write_report(out: Path, result: dict[str, Any], command: str, options: dict[
             lines.append(f"- {p.name}: {note}")
         if p.client.get("wrong_examples"):
             lines.append(f"- {p.name}: mismatches, e.g. {'; '.join(p.client['wrong_examples'])}")
+        if p.client.get("behind_examples"):
+            lines.append(f"- {p.name}: behind the server's positions, e.g. {'; '.join(p.client['behind_examples'])}")
     lines += [
         "",
         "Latency is the delay from `ts` (stamped after commit) to the client's receive time, each event",

@@ -24,6 +24,8 @@ from loadtest.stack import BenchError, Child, Database, Processes
 
 # Time after the last write for the last flush, and the leaderboard push (<= 1 s), to land.
 SETTLE_SECONDS = 3.0
+# The server counters read from each socket worker's /metrics at the end of the run.
+SERVER_COUNTERS = ("karmafeed_resume_messages_total", "karmafeed_resume_queries_total")
 # The like ceiling: PostgreSQL connections replaying the like statement, and for how long.
 CEILING_THREADS = 16
 CEILING_SECONDS = 5.0
@@ -51,6 +53,8 @@ class Options:
     database: str
     connect_concurrency: int
     server_env: dict[str, str]
+    # At most this long, the sockets are waited for to reach the server's stream positions.
+    settle_timeout: float = 60.0
 
 
 class Sampler(threading.Thread):
@@ -139,6 +143,8 @@ class PhaseResult:
     rss_before: int = 0
     rss_connected: int = 0
     notes: list[str] = field(default_factory=list)
+    # Counters summed over the socket workers' /metrics at the end (SERVER_COUNTERS).
+    server_counters: dict[str, float] = field(default_factory=dict)
 
     def cpu_seconds(self, names: list[str], window: tuple[float, float] | None = None) -> float:
         start, end = window or self.window
@@ -344,6 +350,8 @@ class Bench:
             phase.writers = json.loads((self.out / "writers.json").read_text())
         self.watch_until(phase, time.time() + SETTLE_SECONDS, None, label="settling")
         phase.window = (started, time.time())
+        self.settle(phase, client)
+        phase.server_counters = server_counters(socket_ports)
         truth = self.database_truth(phase.writers.get("writes", {}), socket_ports[0])
         phase.client = self.finish_client(client, truth)
         if o.endpoints:
@@ -560,6 +568,24 @@ class Bench:
             if time.time() > until + 120:
                 raise BenchError("the writers did not finish in time")
 
+    def settle(self, phase: PhaseResult, client: Child) -> None:
+        """Wait (bounded) until every socket's stream positions equal the server's, so that the
+        comparison with the database that follows is not a comparison with a lagging socket."""
+        self.command(client, f"settle {self.o.settle_timeout}")
+        began = time.time()
+        while time.time() < began + self.o.settle_timeout + 120:
+            if client.popen.poll() is not None:
+                raise BenchError(f"{client.name} exited early ({client.popen.returncode}); see {client.log_path}")
+            for source, line in self.drain(timeout=0.5):
+                if source == client.name and line["kind"] == "settled":
+                    status_line_end()
+                    behind = line["sockets_behind_positions"]
+                    print(f"  sockets at the server's positions in {line['settle_seconds']:.1f}s; behind: {behind}")
+                    return
+                if source == client.name and line["kind"] == "tick":
+                    status(f"{phase.name}: waiting for the sockets to reach the server's positions")
+        raise BenchError(f"{client.name} did not report its sockets' positions in time; see {client.log_path}")
+
     def drain(self, *, timeout: float) -> list[tuple[str, dict[str, Any]]]:
         found = []
         try:
@@ -599,6 +625,19 @@ class Bench:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/leaderboard/", timeout=10) as answer:
             board = json.loads(answer.read())["entries"]
         return {"posts": {str(r[0]): [r[1], r[2], r[3]] for r in rows}, "leaderboard": board, "writes": writes}
+
+
+def server_counters(ports: list[int]) -> dict[str, float]:
+    """SERVER_COUNTERS summed over the workers (each worker's /metrics counts its own process)."""
+    from loadtest.target import parse_metrics
+
+    found = dict.fromkeys(SERVER_COUNTERS, 0.0)
+    for port in ports:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            read = parse_metrics(answer.read().decode())
+        for name in SERVER_COUNTERS:
+            found[name] += read.get(name, 0.0)
+    return found
 
 
 def bench_env() -> dict[str, str]:

@@ -7,12 +7,15 @@ from loadtest.client import (
     BIN_SECONDS,
     BINS,
     FrameBook,
+    PositionTracker,
     ResumeOutcome,
     fold,
     histogram_percentiles,
+    missing_seqs,
     percentiles_of,
     positions_of,
     resume_outcome,
+    streams_behind,
 )
 
 
@@ -147,3 +150,46 @@ def test_fold_keeps_the_newest_leaderboard_when_a_replay_brings_an_older_one() -
     )
     assert fold(book, sequence).leaderboard == [{"rank": 1, "new": True}]
     assert fold(book, sequence[1:]).leaderboard == [{"rank": 1, "old": True}]
+
+
+def test_a_tracker_reads_only_the_new_frames_and_ends_where_positions_of_does() -> None:
+    book = FrameBook()
+    sequence = ids(
+        book,
+        frame({"type": "hello", "epoch": "e1", "feed_seq": 7}),
+        frame({"type": "subscribed", "posts": [{"id": 4, "seq": 10}]}),
+    )
+    tracker = PositionTracker(("e1", {"post.4": 3}))
+    assert tracker.update(book, sequence) == ("e1", {"post.4": 10, "feed": 7})
+    sequence += ids(book, frame({**likes(4, 1, 1), "stream": "post.4", "seq": 11}))
+    assert tracker.update(book, sequence) == ("e1", {"post.4": 11, "feed": 7})
+    assert tracker.frames_read == 3
+    assert tracker.update(book, sequence) == positions_of(book, sequence, ("e1", {"post.4": 3}))
+
+
+def test_streams_behind_names_each_stream_below_the_server_and_any_other_epoch() -> None:
+    heads = ("e1", {"feed": 8, "leaderboard": 3, "post.4": 11, "post.5": 0})
+    streams = ["feed", "leaderboard", "post.4"]
+    assert streams_behind(("e1", {"feed": 8, "leaderboard": 3, "post.4": 11}), heads, streams) == {}
+    behind = streams_behind(("e1", {"feed": 8, "post.4": 9}), heads, streams)
+    assert behind == {"leaderboard": (None, 3), "post.4": (9, 11)}
+    # Every position of another epoch counts for nothing.
+    assert set(streams_behind(("e0", {"feed": 8, "leaderboard": 3, "post.4": 11}), heads, streams)) == set(streams)
+
+
+def test_missing_seqs_are_the_holes_after_what_a_snapshot_or_a_resume_covers() -> None:
+    book = FrameBook()
+    sequence = ids(
+        book,
+        frame({"type": "hello", "epoch": "e1", "feed_seq": 7}),
+        frame({"stream": "post.4", "seq": 5}),  # a replay from the resume position 3: seq 4 never came
+        frame({"type": "subscribed", "posts": [{"id": 4, "seq": 6}, {"id": 9, "seq": 2}]}),
+        frame({"stream": "post.4", "seq": 7}, {"stream": "post.4", "seq": 9}),  # 8 never came
+        frame({"stream": "post.9", "seq": 3}),
+        frame({"stream": "feed", "seq": 8}),
+        frame({"type": "leaderboard", "stream": "leaderboard", "seq": 5, "entries": []}),
+    )
+    # Seq 4 is covered by the snapshot at 6; 8 is lost.
+    assert missing_seqs(book, sequence, ("e1", {"post.4": 3})) == {"post.4": [8]}
+    # Positive control: without the snapshot, the replay's hole shows too.
+    assert missing_seqs(book, sequence[:2], ("e1", {"post.4": 3})) == {"post.4": [4]}
