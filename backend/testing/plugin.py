@@ -15,6 +15,10 @@ REDIS_URL (see config/settings_test.py).
   it missed as a browser would, and `await s.wait_closed()` gives the close code. Use in async tests marked
   `@pytest.mark.django_db(transaction=True)`: the consumer reads the database from
   other threads, so the data must be committed.
+- `serve_app(**options)`: the ASGI application on a real uvicorn, in the test's loop, on a
+  free loopback port, with the options it is served with (config/serving.py) and yours on
+  top; returns the `uvicorn.Server` (its port: `server.config.port`). `free_port()` gives
+  a loopback port nothing listens on.
 - `eventually(condition, what)` / `await eventually_async(condition, what)`: wait until a
   condition holds, with a deadline and a message naming what did not happen; never a fixed
   sleep.
@@ -24,11 +28,13 @@ import asyncio
 import inspect
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from socket import socket as tcp_socket
 from typing import Any, TypeVar
 
 import orjson
 import pytest
+import uvicorn
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -306,6 +312,36 @@ async def live_socket() -> AsyncIterator[Callable[..., Any]]:
     await stop_runtime()
     # The consumer's queries ran on asgiref's executor thread; close its connection there so
     # the test database can be dropped.
+    await sync_to_async(connections.close_all)()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the system picks it)."""
+    with tcp_socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def serve_app() -> AsyncIterator[Callable[..., Awaitable[uvicorn.Server]]]:
+    """serve_app(**options): uvicorn serving the app as `make run` does, stopped after the test."""
+    from config.asgi import application
+    from config.serving import UVICORN_OPTIONS
+
+    running: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def serve(**options: Any) -> uvicorn.Server:
+        chosen = {**UVICORN_OPTIONS, "log_level": "warning", **options}
+        server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=free_port(), **chosen))
+        running.append((server, asyncio.create_task(server.serve())))
+        await eventually_async(lambda: server.started, "uvicorn started", timeout=10)
+        return server
+
+    yield serve
+    for server, task in running:
+        server.should_exit = True
+        await task
+    # The app's queries ran on asgiref's executor thread; close its connection there.
     await sync_to_async(connections.close_all)()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.plugin import eventually
+from testing.plugin import eventually, free_port
 from tests.config.settings_probe import BACKEND_DIR, clean_environment, settings_values
 
 
@@ -37,11 +37,9 @@ def test_the_embedded_server_answers_without_debug_pages(tmp_path: Path) -> None
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=BACKEND_DIR, env=env, check=True
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "config.serving", "--host", "127.0.0.1", "--port", str(port)],
         cwd=BACKEND_DIR,
         env=env,
     )

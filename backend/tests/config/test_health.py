@@ -1,11 +1,12 @@
 """/api/health/ (readiness) and /api/health/live/ (liveness): names and states, details in logs."""
 
 import logging
-import socket
 from typing import Any
 
 import pytest
 from django.test import Client
+
+from testing.plugin import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -13,9 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def layer_down(settings: Any) -> str:
     """The channel layer pointed at a loopback port nothing listens on; its address."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     address = f"redis://127.0.0.1:{port}/0"
     config = {"hosts": [{"address": address, "socket_connect_timeout": 0.5}], "prefix": "health-test"}
     layer = {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": config}

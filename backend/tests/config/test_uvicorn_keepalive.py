@@ -1,15 +1,11 @@
 """Dead websocket peers are found and dropped by the server (uvicorn's sans-I/O protocol pings none)."""
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 
 import pytest
 import uvicorn
-from asgiref.sync import sync_to_async
-from django.db import connections
 
-from config.serving import UVICORN_OPTIONS
 from realtime.runtime import get_runtime
 from testing.plugin import eventually_async
 from tests.realtime.test_real_server import open_client, raw_handshake
@@ -18,30 +14,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[str]:
+async def server(serve_app: Callable[..., Awaitable[uvicorn.Server]]) -> str:
     """The server as it is served, with short keepalive timers so the test runs in seconds."""
-    from config.asgi import application
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    options = {k: v for k, v in UVICORN_OPTIONS.items() if k not in ("loop", "access_log")}
-    config = uvicorn.Config(
-        application,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws_ping_interval=0.5,
-        ws_ping_timeout=0.5,
-        **options,
-    )
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve())
-    await eventually_async(lambda: served.started, "the server started")
-    yield f"127.0.0.1:{port}"
-    served.should_exit = True
-    await task
-    await sync_to_async(connections.close_all)()
+    served = await serve_app(ws_ping_interval=0.5, ws_ping_timeout=0.5)
+    return f"127.0.0.1:{served.config.port}"
 
 
 async def test_a_peer_that_stops_answering_is_dropped_and_a_live_one_stays(server: str) -> None:

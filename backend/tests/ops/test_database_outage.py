@@ -1,13 +1,12 @@
 """A database that cannot be reached is a 503 with Retry-After, never a 500."""
 
-import socket
 from collections.abc import Callable, Iterator
 
 import pytest
 from django.db import connections
 
 from accounts.models import User
-from testing.plugin import ContractClient
+from testing.plugin import ContractClient, free_port
 from tests.factories import make_post
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
@@ -27,9 +26,7 @@ def database_unreachable() -> Iterator[Callable[[], None]]:
         connection.close_pool()  # type: ignore[attr-defined]  # PostgreSQL's wrapper has it
 
     def cut() -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            closed_port = probe.getsockname()[1]
+        closed_port = free_port()
         connection.settings_dict["PORT"] = closed_port
         if isinstance(pool_options, dict):
             pool_options["timeout"] = 1.0  # give up on the dead server quickly

@@ -13,7 +13,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from accounts.models import User
-from testing.plugin import ContractClient, eventually
+from testing.plugin import ContractClient, eventually, free_port
 from tests.factories import make_post
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
@@ -21,9 +21,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_service
 
 class PrivateRedis:
     def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -5,41 +5,21 @@ worker's other requests, and one that never finishes gets a 408.
 """
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 import uvicorn
-from asgiref.sync import sync_to_async
-from django.db import connections
-
-from testing.plugin import eventually_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SLOW_CLIENTS = 16
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-async def server(settings: Any) -> AsyncIterator[int]:
-    from config.asgi import application
-
-    port = _free_port()
-    config = uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    await eventually_async(lambda: server.started, "uvicorn started", timeout=10)
-    yield port
-    server.should_exit = True
-    await task
-    await sync_to_async(connections.close_all)()
+async def server(serve_app: Callable[..., Awaitable[uvicorn.Server]]) -> int:
+    """The port of the app on a real uvicorn."""
+    return (await serve_app()).config.port
 
 
 async def _slow_post(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from ops import metrics
 from realtime.runtime import get_runtime
 from testing.plugin import eventually_async
-from tests.realtime.test_real_server import open_client, server, uvicorn_server  # noqa: F401 - fixtures
+from tests.realtime.test_real_server import open_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,7 +19,7 @@ def open_sockets() -> float:
     return REGISTRY.get_sample_value("karmafeed_open_sockets") or 0.0
 
 
-async def test_a_flooding_socket_is_closed_once_and_leaves_the_gauge_and_the_hub(server: str) -> None:  # noqa: F811
+async def test_a_flooding_socket_is_closed_once_and_leaves_the_gauge_and_the_hub(server: str) -> None:
     before = open_sockets()
     hub = (await get_runtime()).hub
     bystander = await open_client(server)

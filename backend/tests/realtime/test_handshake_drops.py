@@ -10,7 +10,7 @@ import pytest
 import uvicorn
 
 from testing.plugin import eventually_async
-from tests.realtime.test_real_server import open_client, raw_handshake, server, uvicorn_server  # noqa: F401
+from tests.realtime.test_real_server import open_client, raw_handshake
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,8 +53,8 @@ async def _drop(raw: socket.socket, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["reset", "closed", "after_upgrade"])
 async def test_handshakes_dropped_by_the_client_log_no_error(
-    server: str,  # noqa: F811
-    uvicorn_server: uvicorn.Server,  # noqa: F811
+    server: str,
+    uvicorn_server: uvicorn.Server,
     server_logs: Records,
     how: str,
 ) -> None:

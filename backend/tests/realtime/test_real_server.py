@@ -5,15 +5,12 @@ import base64
 import os
 import socket
 import struct
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 import pytest
 import uvicorn
 import websockets
-from asgiref.sync import sync_to_async
-from django.db import connections
 
 from ops import metrics
 from realtime import events, publish, streams
@@ -21,43 +18,6 @@ from realtime.runtime import get_runtime
 from testing.plugin import eventually_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-async def uvicorn_server(settings: Any) -> AsyncIterator[uvicorn.Server]:
-    """uvicorn with the sans-I/O websocket protocol, as `make run` starts it, in this loop."""
-    settings.REALTIME = {**settings.REALTIME, "SOCKET_BUFFER_LIMIT": 256 * 1024, "FLUSH_INTERVAL": 0.05}
-    from config.asgi import application
-
-    port = free_port()
-    config = uvicorn.Config(
-        application,
-        host="127.0.0.1",
-        port=port,
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        lifespan="on",
-        log_level="warning",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    await eventually_async(lambda: server.started, "uvicorn started", timeout=10)
-    yield server
-    server.should_exit = True
-    await task
-    await sync_to_async(connections.close_all)()
-
-
-@pytest.fixture
-def server(uvicorn_server: uvicorn.Server) -> str:
-    """The address of the running uvicorn."""
-    return f"127.0.0.1:{uvicorn_server.config.port}"
 
 
 def raw_handshake(server: str, *, receive_buffer: int | None = None) -> socket.socket:
