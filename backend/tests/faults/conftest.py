@@ -3,7 +3,7 @@ posts of a like storm, and the figures table printed at the end of the run.
 """
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from django.db import connections
 from accounts.models import User
 from tests.deploy.conftest import Stack, write_frontend_build
 from tests.factories import make_post
-from tests.faults.harness import Browser, Figures
+from tests.faults.harness import Browser, Figures, Storm, storm_through_fault
 from tests.faults.servers import RedisProcess
 
 RECORDED: list[Figures] = []
@@ -90,20 +90,25 @@ class StormCast:
 
 
 @pytest.fixture
-def storm_cast(make_user: Callable[..., User]) -> Callable[..., Any]:
-    """storm_cast(posts=4, likers=16): committed users and posts for a storm (async-safe)."""
+def storm_with_fault(make_user: Callable[..., User]) -> Callable[..., Awaitable[Figures]]:
+    """storm_with_fault(stack, figures, inject): a like storm on fresh users and posts through the
+    stack, `inject(storm)` run in the middle of it; the figures filled in and recorded."""
 
     def cast(posts: int = 4, likers: int = 16) -> StormCast:
         authors = [make_user() for _ in range(posts)]
         post_ids = [make_post(author).pk for author in authors]
         return StormCast(authors, post_ids, [make_user() for _ in range(likers)])
 
-    return sync_to_async(cast)
+    async def storm(stack: FaultStack, figures: Figures, inject: Callable[[Storm], Any]) -> Figures:
+        people = await sync_to_async(cast)()
+        browsers = await sync_to_async(people.browsers)(stack.url)
+        workers = set(stack.worker_names)
+        fleet = await storm_through_fault(stack.url, browsers, people.post_ids, workers, inject, figures)
+        await fleet.close()
+        RECORDED.append(figures)
+        return figures
 
-
-@pytest.fixture
-def record_figures() -> Callable[[Figures], None]:
-    return RECORDED.append
+    return storm
 
 
 @pytest.fixture(autouse=True)

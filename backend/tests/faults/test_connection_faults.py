@@ -9,15 +9,14 @@ answer is a 500, and every socket ends up showing what a fresh read returns.
 import asyncio
 import os
 import signal
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
 
 from tests.faults.conftest import WORKER_APPLICATION_NAME, FaultStack
-from tests.faults.harness import STORM_THREADS, Figures, Storm, storm_through_fault
+from tests.faults.harness import STORM_THREADS, Figures, Storm
 from tests.faults.servers import RedisProcess
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
@@ -48,20 +47,12 @@ def assert_no_harm(figures: Figures) -> None:
     assert figures.converged_after is not None
 
 
-async def run(stack: FaultStack, cast: Any, inject: Callable[[Storm], Any], figures: Figures) -> None:
-    browsers = await sync_to_async(cast.browsers)(stack.url)
-    fleet = await storm_through_fault(stack.url, browsers, cast.post_ids, set(stack.worker_names), inject, figures)
-    await fleet.close()
-
-
 async def test_killing_the_hubs_pubsub_connections_mid_storm(
     redis_server: RedisProcess,
     healthy_stack: FaultStack,
-    storm_cast: Callable[..., Any],
-    record_figures: Callable[[Figures], None],
+    storm_with_fault: Callable[..., Awaitable[Figures]],
 ) -> None:
     stack = healthy_stack
-    cast = await storm_cast()
     figures = Figures("Redis pub/sub connections killed", "CLIENT KILL TYPE pubsub", f"{COMMAND} -k pubsub")
 
     async def inject(storm: Storm) -> None:
@@ -69,8 +60,7 @@ async def test_killing_the_hubs_pubsub_connections_mid_storm(
         figures.notes.append(f"{killed} pub/sub connections killed")
         assert killed >= len(stack.worker_names), "every worker's hub subscription should have been cut"
 
-    await run(stack, cast, inject, figures)
-    record_figures(figures)
+    await storm_with_fault(stack, figures, inject)
     assert_no_harm(figures)
     assert figures.failed_writes == 0, "writes never wait for the channel layer"
 
@@ -78,11 +68,9 @@ async def test_killing_the_hubs_pubsub_connections_mid_storm(
 async def test_killing_every_redis_connection_of_the_workers_mid_storm(
     redis_server: RedisProcess,
     healthy_stack: FaultStack,
-    storm_cast: Callable[..., Any],
-    record_figures: Callable[[Figures], None],
+    storm_with_fault: Callable[..., Awaitable[Figures]],
 ) -> None:
     stack = healthy_stack
-    cast = await storm_cast()
     figures = Figures(
         "every Redis connection killed", "CLIENT KILL TYPE normal, then pubsub", f"{COMMAND} -k every_redis"
     )
@@ -93,18 +81,15 @@ async def test_killing_every_redis_connection_of_the_workers_mid_storm(
         figures.notes.append(f"{normal} command and {pubsub} pub/sub connections killed")
         assert pubsub >= len(stack.worker_names) and normal >= 1
 
-    await run(stack, cast, inject, figures)
-    record_figures(figures)
+    await storm_with_fault(stack, figures, inject)
     assert_no_harm(figures)
 
 
 async def test_terminating_the_workers_postgresql_backends_mid_storm(
     healthy_stack: FaultStack,
-    storm_cast: Callable[..., Any],
-    record_figures: Callable[[Figures], None],
+    storm_with_fault: Callable[..., Awaitable[Figures]],
 ) -> None:
     stack = healthy_stack
-    cast = await storm_cast()
     figures = Figures(
         "PostgreSQL backends terminated",
         "pg_terminate_backend on every worker connection, 3 times, 40 writes apart",
@@ -128,8 +113,7 @@ async def test_terminating_the_workers_postgresql_backends_mid_storm(
         figures.notes.append(f"backends terminated per round: {terminated}")
         assert all(terminated), "every round should have found worker backends to end"
 
-    await run(stack, cast, inject, figures)
-    record_figures(figures)
+    await storm_with_fault(stack, figures, inject)
     assert_no_harm(figures)
     assert figures.statuses.get("503", 0) >= 1, "terminated backends should have cost some writes a 503"
     # A 503 is the database's moment, not the worker's: nginx must not take workers out for it.
@@ -138,19 +122,16 @@ async def test_terminating_the_workers_postgresql_backends_mid_storm(
 
 async def test_a_worker_killed_with_sigkill_behind_nginx_mid_storm(
     healthy_stack: FaultStack,
-    storm_cast: Callable[..., Any],
-    record_figures: Callable[[Figures], None],
+    storm_with_fault: Callable[..., Awaitable[Figures]],
 ) -> None:
     stack = healthy_stack
-    cast = await storm_cast()
     victim = stack.worker_names[0]
     figures = Figures("a worker killed (SIGKILL)", f"SIGKILL to {victim}'s uvicorn", f"{COMMAND} -k sigkill")
 
     async def inject(storm: Storm) -> None:
         os.kill(stack.worker_pid(victim), signal.SIGKILL)
 
-    await run(stack, cast, inject, figures)
-    record_figures(figures)
+    await storm_with_fault(stack, figures, inject)
     assert_no_harm(figures)
     assert figures.reconnects >= 1, "the victim's sockets should have reconnected through nginx"
     # Only the writes the victim was handling when it died go unanswered (nginx answers 502

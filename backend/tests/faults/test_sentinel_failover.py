@@ -8,14 +8,12 @@ again soon after the replica is promoted, no like is lost and every socket conve
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
-from asgiref.sync import sync_to_async
 
 from tests.faults.conftest import FaultStack
-from tests.faults.harness import Figures, Storm, http, storm_through_fault
+from tests.faults.harness import Figures, Storm, http
 from tests.faults.servers import SentinelGroup
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
@@ -35,8 +33,7 @@ def sentinel_group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sentine
 async def test_the_primary_killed_mid_storm_fails_over_without_losing_a_like(
     sentinel_group: SentinelGroup,
     start_stack: Callable[..., FaultStack],
-    storm_cast: Callable[..., Any],
-    record_figures: Callable[[Figures], None],
+    storm_with_fault: Callable[..., Awaitable[Figures]],
 ) -> None:
     group = sentinel_group
     stack = await asyncio.to_thread(
@@ -47,8 +44,6 @@ async def test_the_primary_killed_mid_storm_fails_over_without_losing_a_like(
     assert group.primary.count_clients("pubsub") >= len(stack.worker_names)
     health = await asyncio.to_thread(http, "GET", stack.url + "/api/health/")
     assert health.status == 200, health.body
-    cast = await storm_cast()
-    browsers = await sync_to_async(cast.browsers)(stack.url)
     figures = Figures(
         "Sentinel failover (primary SIGKILLed)",
         "SIGKILL to the Redis primary; 3 sentinels promote the replica",
@@ -66,9 +61,7 @@ async def test_the_primary_killed_mid_storm_fails_over_without_losing_a_like(
         figures.notes.append(f"replica promoted {promoted_at - killed_at:.2f} s after the kill")
         return promoted_at
 
-    fleet = await storm_through_fault(stack.url, browsers, cast.post_ids, set(stack.worker_names), inject, figures)
-    await fleet.close()
-    record_figures(figures)
+    await storm_with_fault(stack, figures, inject)
     assert figures.failed_writes == 0, figures.statuses
     assert (figures.lost_likes, figures.ghost_likes) == (0, 0)
     assert figures.events_flow_after is not None and figures.events_flow_after < EVENTS_AFTER_PROMOTION_SECONDS

@@ -7,8 +7,8 @@ listens, or published while Redis has just killed the hub's pub/sub connection).
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NamedTuple
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -56,19 +56,34 @@ async def publish_unheard(published: Sequence[events.Event], monkeypatch: pytest
         assert await log.apublish(published) == len(published)
 
 
-def _realtime(settings: SettingsWrapper, **values: Any) -> None:
-    settings.REALTIME = {**settings.REALTIME, **values}
+class Followed(NamedTuple):
+    """A post, its stream, and the sockets that follow it with their positions when they did."""
+
+    post: Post
+    stream: str
+    sockets: list[Any]
+    starts: list[int]
 
 
-async def _followed_post(live_socket: Callable[..., Any], make_user: Callable[..., User], sockets: int = 1) -> Any:
-    author = await sync_to_async(make_user)()
-    post = await sync_to_async(make_post)(author)
-    opened = []
-    for _ in range(sockets):
-        socket = await live_socket()
-        await socket.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
-        opened.append(socket)
-    return post, opened
+@pytest.fixture
+def follow_post(
+    live_socket: Callable[..., Any], make_user: Callable[..., User], settings: SettingsWrapper
+) -> Callable[..., Awaitable[Followed]]:
+    """follow_post(sockets=1, **realtime): a new post followed by new sockets, REALTIME values set first."""
+
+    async def follow(sockets: int = 1, **realtime: Any) -> Followed:
+        settings.REALTIME = {**settings.REALTIME, **realtime}
+        author = await sync_to_async(make_user)()
+        post = await sync_to_async(make_post)(author)
+        opened = []
+        for _ in range(sockets):
+            socket = await live_socket()
+            await socket.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
+            opened.append(socket)
+        stream = f"post.{post.pk}"
+        return Followed(post, stream, opened, [socket.positions[stream] for socket in opened])
+
+    return follow
 
 
 async def _likes(socket: Any, count: int) -> list[dict[str, Any]]:
@@ -76,16 +91,10 @@ async def _likes(socket: Any, count: int) -> list[dict[str, Any]]:
 
 
 async def test_a_hole_in_the_seqs_is_filled_from_the_backlog(
-    live_socket: Callable[..., Any],
-    make_user: Callable[..., User],
-    settings: SettingsWrapper,
-    monkeypatch: pytest.MonkeyPatch,
+    follow_post: Callable[..., Awaitable[Followed]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No periodic check during the test: only the hole can reveal the missed event.
-    _realtime(settings, STREAM_CHECK_INTERVAL=3600.0)
-    post, (socket,) = await _followed_post(live_socket, make_user)
-    stream = f"post.{post.pk}"
-    start = socket.positions[stream]
+    post, stream, (socket,), (start,) = await follow_post(STREAM_CHECK_INTERVAL=3600.0)
     repairs = metrics.STREAM_REPAIRS._value.get()
 
     await publish_unheard([events.post_likes(post_id=post.pk, like_count=1, version=1)], monkeypatch)
@@ -103,13 +112,10 @@ async def test_a_hole_in_the_seqs_is_filled_from_the_backlog(
 
 
 async def test_in_order_events_are_delivered_without_a_repair(
-    live_socket: Callable[..., Any], make_user: Callable[..., User], settings: SettingsWrapper
+    follow_post: Callable[..., Awaitable[Followed]],
 ) -> None:
     """The positive control of the hole test: the same two events, both heard."""
-    _realtime(settings, STREAM_CHECK_INTERVAL=3600.0)
-    post, (socket,) = await _followed_post(live_socket, make_user)
-    stream = f"post.{post.pk}"
-    start = socket.positions[stream]
+    post, stream, (socket,), (start,) = await follow_post(STREAM_CHECK_INTERVAL=3600.0)
     repairs = metrics.STREAM_REPAIRS._value.get()
     log = streams.get_log()
     await log.apublish([events.post_likes(post_id=post.pk, like_count=1, version=1)])
@@ -121,15 +127,9 @@ async def test_in_order_events_are_delivered_without_a_repair(
 
 
 async def test_the_periodic_check_repairs_a_loss_no_later_event_reveals(
-    live_socket: Callable[..., Any],
-    make_user: Callable[..., User],
-    settings: SettingsWrapper,
-    monkeypatch: pytest.MonkeyPatch,
+    follow_post: Callable[..., Awaitable[Followed]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _realtime(settings, STREAM_CHECK_INTERVAL=0.1)
-    post, (socket,) = await _followed_post(live_socket, make_user)
-    stream = f"post.{post.pk}"
-    start = socket.positions[stream]
+    post, stream, (socket,), (start,) = await follow_post(STREAM_CHECK_INTERVAL=0.1)
     await publish_unheard(
         [
             events.post_likes(post_id=post.pk, like_count=1, version=1),
@@ -145,15 +145,11 @@ async def test_the_periodic_check_repairs_a_loss_no_later_event_reveals(
 
 
 async def test_a_hole_the_backlog_no_longer_holds_closes_the_socket_with_4010(
+    follow_post: Callable[..., Awaitable[Followed]],
     live_socket: Callable[..., Any],
-    make_user: Callable[..., User],
-    settings: SettingsWrapper,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _realtime(settings, STREAM_CHECK_INTERVAL=3600.0, STREAM_BACKLOG=2)
-    post, (socket,) = await _followed_post(live_socket, make_user)
-    stream = f"post.{post.pk}"
-    start = socket.positions[stream]
+    post, stream, (socket,), (start,) = await follow_post(STREAM_CHECK_INTERVAL=3600.0, STREAM_BACKLOG=2)
     # Three missed events, a backlog of two: the first of them is gone for good.
     await publish_unheard(
         [events.post_likes(post_id=post.pk, like_count=n, version=n) for n in (1, 2, 3)],
@@ -211,13 +207,10 @@ def _kill_this_process_subscriptions(redis: Any) -> int:
 
 @pytest.mark.needs_services
 async def test_sockets_end_with_every_event_when_redis_kills_the_hub_subscription(
-    live_socket: Callable[..., Any], make_user: Callable[..., User], settings: SettingsWrapper
+    follow_post: Callable[..., Awaitable[Followed]], make_user: Callable[..., User]
 ) -> None:
-    _realtime(settings, STREAM_CHECK_INTERVAL=0.2)
-    post, sockets = await _followed_post(live_socket, make_user, sockets=2)
+    post, stream, sockets, starts = await follow_post(sockets=2, STREAM_CHECK_INTERVAL=0.2)
     assert isinstance(streams.get_log(), RedisStreamLog)
-    stream = f"post.{post.pk}"
-    starts = [socket.positions[stream] for socket in sockets]
     hosts, prefix = wire.layer_hosts_and_prefix(django_settings.CHANNEL_LAYERS["default"])
     redis = wire.sync_client(wire.shard_host(hosts, wire.group_channel(prefix, EVENTS_GROUP)))
     repairs = metrics.STREAM_REPAIRS._value.get()
