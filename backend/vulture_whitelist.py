@@ -9,7 +9,7 @@ Add a name here only when nothing in the code can call it by name.
 from types import SimpleNamespace
 
 import conftest
-from config import openapi, redis_pool, redis_servers, serving, uvicorn_keepalive
+from config import django_redis_cache, openapi, redis_pool, redis_servers, serving, uvicorn_keepalive
 from core import parsers
 from feed import admin as feed_admin
 from ops import errors, logging, middleware
@@ -22,6 +22,8 @@ from tests.realtime import test_convergence_property
 
 # Named by dotted path in config/settings.py (middleware classes: by pattern in pyproject.toml).
 redis_pool.ProcessRedisPool
+# Read by Django's RedisCache when it builds its client.
+django_redis_cache.RedisCache._class
 # Called from config/settings.py, which vulture leaves out.
 redis_servers.default_prefix
 # Named by dotted path in config/serving.py's uvicorn options.

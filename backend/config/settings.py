@@ -311,7 +311,7 @@ CSRF_FAILURE_VIEW = "ops.errors.csrf_failure"
 if REDIS_SERVERS is not None:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.django_redis_cache.RedisCache",
             "LOCATION": REDIS_SERVERS.cache_location(),
             "KEY_PREFIX": REDIS_PREFIX,
             "OPTIONS": {

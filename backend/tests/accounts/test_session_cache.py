@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def cache_on_a_dead_redis() -> Iterator[None]:
     """The session cache pointed at a loopback port nothing listens on."""
     dead = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.django_redis_cache.RedisCache",
         "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
