@@ -1,0 +1,248 @@
+"""Where the server CPU of one like goes: the like request in-process, stage by stage.
+
+    backend/.venv/bin/python -m loadtest.like_profile [--requests 2000] [--database NAME]
+
+Run from the repository root with PostgreSQL and Redis up (`make services`). It migrates a
+fresh database, makes users, posts and sessions, then sends likes and unlikes straight to the
+WSGI application (no HTTP server, no sockets: those are measured by the bench) and measures
+process CPU (time.process_time) per request for stacks that add one layer at a time:
+
+  django, no middleware   Django's handler, URL resolving and a plain view answering 200
+  + middleware            the whole MIDDLEWARE chain, anonymous (no cookies)
+  + session and user      the same with a logged-in session: the session read, the user check
+  DRF like view, no SQL   the like view (DRF, CSRF, permission, throttle) with the write stubbed
+  + like statement        the real like statement, pushes stubbed out
+  + publish               everything, as served: the like path under test
+
+and the like road the WSGI application serves (config.wsgi.application), for comparison.
+The increments are the cost of each layer. A cProfile of the full path follows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib
+import io
+import os
+import pstats
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from loadtest import stack
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
+
+
+def _plain_view(request: Any, **kwargs: Any) -> Any:
+    """Exempt from the CSRF middleware, as DRF's views are (DRF checks CSRF itself)."""
+    from django.http import HttpResponse
+
+    # Touch the user as the like view does, so the session and user loads happen.
+    assert request.user.is_authenticated is not None
+    return HttpResponse(b'{"liked":true,"like_count":1,"version":1}', content_type="application/json")
+
+
+def _urlpatterns() -> list[Any]:
+    from django.urls import re_path
+    from django.views.decorators.csrf import csrf_exempt
+
+    return [re_path(r"^api/posts/(?P<post_id>[0-9]+)/like/$", csrf_exempt(_plain_view))]
+
+
+urlpatterns: list[Any] = []  # filled in main(), once Django is set up (ROOT_URLCONF below)
+
+
+def _environ(method: str, path: str, cookies: dict[str, str], csrf: str | None) -> dict[str, Any]:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+        "CONTENT_LENGTH": "0",
+    }
+    if cookies:
+        environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    if csrf:
+        environ["HTTP_X_CSRFTOKEN"] = csrf
+    return environ
+
+
+def _drive(app: WSGIApp, requests: list[dict[str, Any]], *, expect: int = 200) -> float:
+    """CPU ms per request over the list (after a warm-up of the first tenth)."""
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        statuses.append(status)
+
+    warm = max(1, len(requests) // 10)
+    for environ in requests[:warm]:
+        body = app(dict(environ, **{"wsgi.input": io.BytesIO(b"")}), start_response)
+        b"".join(body)
+        getattr(body, "close", lambda: None)()
+    statuses.clear()
+    started = time.process_time()
+    for environ in requests[warm:]:
+        body = app(dict(environ, **{"wsgi.input": io.BytesIO(b"")}), start_response)
+        b"".join(body)
+        getattr(body, "close", lambda: None)()
+    spent = time.process_time() - started
+    wrong = [s for s in statuses if not s.startswith(str(expect))]
+    if wrong:
+        raise stack.BenchError(f"{len(wrong)} requests answered {wrong[0]}, expected {expect}")
+    return spent * 1000 / (len(requests) - warm)
+
+
+@contextmanager
+def _patched(target: Any, name: str, value: Any) -> Iterator[None]:
+    saved = getattr(target, name)
+    setattr(target, name, value)
+    try:
+        yield
+    finally:
+        setattr(target, name, saved)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.like_profile", description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--database", default="karmafeed_like_profile")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--posts", type=int, default=200)
+    args = parser.parse_args()
+
+    stack.require_tools()
+    database = stack.Database(args.database)
+    database.recreate()
+    env = stack.server_env(database, redis_db=14)
+    stack.manage(["migrate", "--noinput"], env, what="migrate")
+    os.environ.update(env)
+    sys.path.insert(0, str(stack.BACKEND_DIR))
+    try:
+        _profile(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        database_drop(database)
+
+
+def database_drop(database: stack.Database) -> None:
+    import psycopg
+
+    with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
+
+
+def _profile(args: argparse.Namespace) -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.base import SessionBase
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.test.utils import override_settings
+    from django.utils import timezone
+
+    from accounts.models import User
+    from feed import likes, services
+    from feed.models import Post
+
+    urlpatterns[:] = _urlpatterns()
+    unusable = "!"  # these users only ever use the session made below
+    users = User.objects.bulk_create(User(username=f"profile_{i:04d}", password=unusable) for i in range(args.users))
+    now = timezone.now()
+    posts = Post.objects.bulk_create(
+        Post(author=users[i % len(users)], content="x", created_at=now) for i in range(args.posts)
+    )
+    store_class: type[SessionBase] = importlib.import_module(settings.SESSION_ENGINE).SessionStore
+    sessions = []
+    for user in users:
+        store = store_class()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        sessions.append((store.session_key, _get_new_csrf_string()))
+
+    rng = random.Random(3)
+    liked: set[tuple[int, int]] = set()
+
+    def like_requests(*, logged_in: bool = True) -> list[dict[str, Any]]:
+        out = []
+        for _ in range(args.requests):
+            index = rng.randrange(len(users))
+            post_id = posts[rng.randrange(len(posts))].pk
+            pair = (index, post_id)
+            method = "DELETE" if pair in liked else "POST"
+            liked.symmetric_difference_update({pair})
+            session_key, csrf = sessions[index]
+            cookies: dict[str, str] = {}
+            if logged_in and session_key is not None:
+                cookies = {settings.SESSION_COOKIE_NAME: session_key, settings.CSRF_COOKIE_NAME: csrf}
+            out.append(_environ(method, f"/api/posts/{post_id}/like/", cookies, csrf if logged_in else None))
+        return out
+
+    import config.wsgi
+
+    full = config.wsgi.application
+    rows: list[tuple[str, float]] = []
+    with override_settings(MIDDLEWARE=[], ROOT_URLCONF=__name__):
+        bare_django = WSGIHandler()
+        rows.append(("django, no middleware", _drive(bare_django, like_requests(logged_in=False))))
+    with override_settings(ROOT_URLCONF=__name__):
+        chain = WSGIHandler()
+        rows.append(("+ middleware (anonymous)", _drive(chain, like_requests(logged_in=False))))
+        rows.append(("+ session and user", _drive(chain, like_requests())))
+    django_view = WSGIHandler()
+    unchanged = likes.LikeWrite(True, 1, 1, changed=False, author_id=0, post_id=0)
+    with _patched(services.likes, "write", lambda *a, **k: unchanged):
+        rows.append(("DRF like view, write stubbed", _drive(django_view, like_requests())))
+    with (
+        _patched(services, "publish_after_commit", lambda *a, **k: None),
+        _patched(services, "request_leaderboard_refresh_after_commit", lambda *a, **k: None),
+    ):
+        rows.append(("+ like statement (no pushes)", _drive(django_view, like_requests())))
+    rows.append(("+ publish (the DRF like path)", _drive(django_view, like_requests())))
+    if full is not django_view:
+        rows.append(("config.wsgi.application", _drive(full, like_requests())))
+
+    print(f"\nserver CPU per like request, in-process, {args.requests} requests per row (ms):")
+    previous = 0.0
+    for name, ms in rows:
+        delta = "" if name == "config.wsgi.application" else f"  (+{ms - previous:.3f})"
+        print(f"  {name:32s} {ms:7.3f}{delta}")
+        if name != "config.wsgi.application":
+            previous = ms
+
+    profiler = cProfile.Profile(time.process_time)
+    requests = like_requests()
+    profiler.enable()
+    _drive(django_view, requests)
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(40)
+    print("\nThe DRF like path, cProfile (by own time):")
+    print(text.getvalue())
+
+
+if __name__ == "__main__":
+    main()
