@@ -9,7 +9,8 @@ const frontendDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(frontendDir, '..');
 export const artifactsDir = resolve(frontendDir, 'e2e', 'artifacts');
 
-const DATABASE_NAME = 'karmafeed_e2e';
+// A database of this run's own, so two runs on one machine never drop each other's.
+const DATABASE_NAME = `karmafeed_e2e_${randomUUID().slice(0, 8)}`;
 const DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${DATABASE_NAME}`;
 const REDIS_URL = 'redis://127.0.0.1:6379/14';
 const REDIS_DATABASE = '14';
@@ -36,8 +37,12 @@ function psql(sql: string): void {
 }
 
 function recreateDatabase(): void {
-  psql(`DROP DATABASE IF EXISTS ${DATABASE_NAME} WITH (FORCE)`);
+  dropDatabase();
   psql(`CREATE DATABASE ${DATABASE_NAME}`);
+}
+
+function dropDatabase(): void {
+  psql(`DROP DATABASE IF EXISTS ${DATABASE_NAME} WITH (FORCE)`);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -72,9 +77,10 @@ export class Backend {
     return backend;
   }
 
-  /** Stops the server for good and deletes the Redis keys under its own prefix, and no others. */
+  /** Stops the server for good, drops its database and deletes the Redis keys under its own prefix, and no others. */
   async dispose(): Promise<void> {
     await this.stop();
+    dropDatabase();
     const scan = spawnSync('redis-cli', ['-n', REDIS_DATABASE, '--scan', '--pattern', `${this.redisPrefix}*`], { encoding: 'utf8' });
     const keys = scan.stdout.split('\n').filter((key) => key.startsWith(this.redisPrefix));
     for (let start = 0; start < keys.length; start += 500) {

@@ -1,6 +1,8 @@
 import { chromium, type APIRequestContext, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Every test person's password: long and uncommon enough for the server's password rules. */
+export const PASSWORD = 'quiet-harbour-lantern-42';
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
@@ -89,7 +91,7 @@ export class ApiDriver {
     return (text ? JSON.parse(text) : null) as T;
   }
 
-  signup(username: string, password = 'quiet-harbour-lantern-42') {
+  signup(username: string, password = PASSWORD) {
     return this.send<{ id: number; username: string }>('POST', '/api/auth/signup/', { username, password });
   }
 

@@ -2,24 +2,9 @@ import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactsDir, Backend } from './backend';
-import { ApiDriver, launchChromium, openSession, type Session } from './browser';
-
-const PASSWORD = 'quiet-harbour-lantern-42';
-
-/** Retries an assertion until it passes or the time is up, for things that arrive over the socket. */
-async function eventually(assertion: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolveWait) => setTimeout(resolveWait, 150));
-    }
-  }
-}
+import { artifactsDir, type Backend } from './backend';
+import { ApiDriver, openSession, PASSWORD, type Session } from './browser';
+import { eventually, TwoPeople, waitForLive } from './scene';
 
 async function text(page: Page, selector: string): Promise<string> {
   return ((await page.locator(selector).first().textContent({ timeout: 5_000 })) ?? '').trim();
@@ -27,10 +12,6 @@ async function text(page: Page, selector: string): Promise<string> {
 
 function badge(page: Page) {
   return page.getByTestId('connection-badge');
-}
-
-async function waitForLive(page: Page, timeoutMs = 20_000): Promise<void> {
-  await page.locator('[data-testid="connection-badge"][data-status="live"]').waitFor({ timeout: timeoutMs });
 }
 
 async function commentOrder(page: Page): Promise<{ id: number; parent: number | null }[]> {
@@ -43,6 +24,7 @@ async function commentOrder(page: Page): Promise<{ id: number; parent: number | 
 }
 
 describe('KarmaFeed in a real browser against the real backend', () => {
+  let scene: TwoPeople;
   let backend: Backend;
   let browser: Browser;
   let ada: Session;
@@ -53,20 +35,11 @@ describe('KarmaFeed in a real browser against the real backend', () => {
   let adaPostId = 0;
 
   beforeAll(async () => {
-    backend = await Backend.start();
-    browser = await launchChromium();
-    ada = await openSession(browser, backend.baseUrl);
-    grace = await openSession(browser, backend.baseUrl);
-    adaApi = new ApiDriver(ada.context);
-    graceApi = new ApiDriver(grace.context);
+    scene = await TwoPeople.open();
+    ({ backend, browser, ada, grace, adaApi, graceApi } = scene);
   });
 
-  afterAll(async () => {
-    const errors = [...(ada?.consoleErrors ?? []), ...(grace?.consoleErrors ?? [])];
-    if (errors.length > 0) console.log(`Browser console errors:\n${errors.join('\n')}`);
-    await browser?.close();
-    await backend?.dispose();
-  });
+  afterAll(() => scene?.close());
 
   it('signs up through the page, and the header shows who is logged in', async () => {
     await ada.page.goto('/');

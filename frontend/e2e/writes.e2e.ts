@@ -1,27 +1,6 @@
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Backend } from './backend';
-import { ApiDriver, launchChromium, openSession, type Session } from './browser';
-
-const PASSWORD = 'quiet-harbour-lantern-42';
-
-/** Retries an assertion until it passes or the time is up, for things that arrive over the socket. */
-async function eventually(assertion: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolveWait) => setTimeout(resolveWait, 150));
-    }
-  }
-}
-
-async function waitForLive(page: Page, timeoutMs = 20_000): Promise<void> {
-  await page.locator('[data-testid="connection-badge"][data-status="live"]').waitFor({ timeout: timeoutMs });
-}
+import { type ApiDriver, PASSWORD, type Session } from './browser';
+import { eventually, TwoPeople, waitForLive } from './scene';
 
 async function postsWithContent(session: Session, content: string): Promise<number> {
   const page = (await (await session.context.request.get('/api/posts/?page_size=100')).json()) as {
@@ -31,32 +10,22 @@ async function postsWithContent(session: Session, content: string): Promise<numb
 }
 
 describe('writes, presence and coming back from offline, in a real browser against the real backend', () => {
-  let backend: Backend;
-  let browser: Browser;
+  let scene: TwoPeople;
   let ada: Session;
   let grace: Session;
   let adaApi: ApiDriver;
   let graceApi: ApiDriver;
 
   beforeAll(async () => {
-    backend = await Backend.start();
-    browser = await launchChromium();
-    ada = await openSession(browser, backend.baseUrl);
-    grace = await openSession(browser, backend.baseUrl);
-    adaApi = new ApiDriver(ada.context);
-    graceApi = new ApiDriver(grace.context);
+    scene = await TwoPeople.open();
+    ({ ada, grace, adaApi, graceApi } = scene);
     await adaApi.signup('ada', PASSWORD);
     await graceApi.signup('grace', PASSWORD);
     await Promise.all([ada.page.goto('/'), grace.page.goto('/')]);
     await Promise.all([waitForLive(ada.page), waitForLive(grace.page)]);
   });
 
-  afterAll(async () => {
-    const errors = [...(ada?.consoleErrors ?? []), ...(grace?.consoleErrors ?? [])];
-    if (errors.length > 0) console.log(`Browser console errors:\n${errors.join('\n')}`);
-    await browser?.close();
-    await backend?.dispose();
-  });
+  afterAll(() => scene?.close());
 
   it('posts once on a double click', async () => {
     const content = 'Double-clicked by habit, posted once.';
