@@ -44,6 +44,18 @@ def env_float(name: str, default: float) -> float:
     return _env_parsed(name, default, float, "a number")
 
 
+def env_milliseconds(name: str, default: int, *, maximum: int) -> float:
+    """A duration given in whole milliseconds, from 0 to `maximum`; returned in seconds."""
+
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not 0 <= value <= maximum:
+            raise ValueError(raw)
+        return value
+
+    return _env_parsed(name, default, parse, f"whole milliseconds from 0 to {maximum}") / 1000
+
+
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
@@ -254,6 +266,9 @@ REALTIME = {
     # Events that arrive within this window are coalesced (latest like count per object)
     # and sent to each socket as one frame.
     "FLUSH_INTERVAL": env_float("REALTIME_FLUSH_INTERVAL", 0.1),
+    # A like count waits at most this long (seconds; set in ms) before it is numbered, so the
+    # counts of a burst of likes on one object take one seq. Other events go at once.
+    "COALESCE_WINDOW": env_milliseconds("REALTIME_COALESCE_WINDOW_MS", 100, maximum=5000),
     # A socket whose unsent output exceeds this many bytes is closed; the client reconnects.
     "SOCKET_BUFFER_LIMIT": env_int("REALTIME_SOCKET_BUFFER_LIMIT", 1_048_576),
     "MAX_FOLLOWED_POSTS": 100,

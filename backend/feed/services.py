@@ -18,7 +18,8 @@ from accounts.models import User
 from feed import likes, presenters, selectors
 from feed.models import Comment, KarmaWindow, LeaderboardState, Post
 from realtime import events
-from realtime.publish import publish_after_commit, request_leaderboard_refresh_after_commit
+from realtime.publish import publish_after_commit
+from realtime.runtime import request_leaderboard_refresh_after_commit
 
 
 class NotFound(Exception):

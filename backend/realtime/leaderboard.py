@@ -18,8 +18,6 @@ from typing import Protocol
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from realtime.publish import Publisher
-
 logger = logging.getLogger(__name__)
 
 
@@ -48,11 +46,11 @@ def registered_refresh() -> LeaderboardRefresh:
     return _registered
 
 
-async def refresh_forever(publisher: Publisher) -> None:
+async def refresh_forever(wanted: asyncio.Event) -> None:
+    """Refresh when `wanted` is set (a like committed), and at least every max interval."""
     leaderboard_refresh = registered_refresh()
     min_interval = settings.REALTIME["LEADERBOARD_MIN_INTERVAL"]
     max_interval = settings.REALTIME["LEADERBOARD_MAX_INTERVAL"]
-    wanted = publisher.leaderboard_wanted
     while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wanted.wait(), timeout=max_interval)

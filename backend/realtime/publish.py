@@ -1,34 +1,38 @@
-"""The one road from a committed write to the channel layer.
+"""The one road from a committed write to the stream log.
 
 Services call `publish_after_commit(builder)` inside their transaction. After commit the
-event is built (encoded and stamped once) and handed to this process's Publisher, a task
-on the serving event loop that sends it to the channel layer off the request path: a slow
-or dead Redis never delays or fails a write that already committed. Failures are caught, logged, counted and shown by
-/api/health/; the next event (or a client's re-subscribe) heals what was lost, because
-every event carries absolute values.
-
-Every event goes through the stream log (realtime/streams.py), which numbers it, keeps it for
-resumes and sends it to every worker's hub in one round trip. While Redis is unreachable the
+event is built (encoded and stamped once) and handed to this process's publisher, which sends
+it to the stream log off the request path: a slow or dead Redis never delays or fails a write
+that already committed. Failures are caught, logged, counted and shown by /api/health/; the
 publisher keeps what it could not send (bounded) and tries again.
 
-Processes without a serving loop (WSGI workers, management commands) send inline, on the
-log's synchronous road: one round trip from the request's thread, no event loop. A WSGI
-worker also installs realtime.sync_runtime for its leaderboard refreshes.
+Every event goes through the stream log (realtime/streams.py), which numbers it, keeps it for
+resumes and sends it to every worker's hub in one round trip. Before that, both publishers
+hold like counts for a short window (REALTIME_COALESCE_WINDOW_MS) in one coalescing queue
+(realtime/coalescing.py), so that a burst of likes on one object takes one `seq`, not one each.
+
+Two publishers, one per kind of process, found through the process's runtime (the only
+registry, realtime/runtime.py): `Publisher`, a task on a serving event loop (the socket
+workers), and `ThreadPublisher`, one thread of a process without an event loop (the WSGI
+workers serving the REST API, realtime/sync_runtime.py). A process with neither (a management
+command, a plain test) sends inline, one round trip from the committing thread.
 """
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 from ops import metrics
 from realtime import streams
+from realtime.coalescing import CoalescingQueue
 from realtime.events import Event
 
 logger = logging.getLogger(__name__)
@@ -73,6 +77,15 @@ MAX_EVENTS_PER_MESSAGE = 500
 # (logged and counted): clients then find the hole by seq and resume or re-read.
 MAX_RETAINED_EVENTS = 10_000
 RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
+# How long a stopping thread publisher may take to send what it still holds.
+FLUSH_TIMEOUT_SECONDS = 5.0
+
+# A retried send may number an event twice: a send abandoned after its timeout (or whose
+# answer was lost) may have reached Redis. That is harmless, so there is no dedup round trip
+# on the hot path: a like count's repeat is not above the newest version and the stream
+# script drops it; every other event carries absolute state (counts are totals, creations and
+# deletions name their object), and the client applies a creation of an object it already has
+# as a no-op. The repeat only costs one `seq` and one frame.
 
 
 async def send_events(events: Sequence[Event]) -> bool:
@@ -84,32 +97,41 @@ async def send_events(events: Sequence[Event]) -> bool:
         async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
             await streams.get_log().apublish(events)
     except Exception as exc:  # noqa: BLE001 - any failure here must stay out of the request
-        _record_failure(exc, len(events))
-        return False
-    push_health.record_success()
-    metrics.EVENTS_PUSHED.inc(len(events))
-    metrics.PUSH_LATENCY.observe(time.perf_counter() - started)
-    return True
+        return _recorded(len(events), started, exc)
+    return _recorded(len(events), started, None)
 
 
 def send_events_sync(events: Sequence[Event]) -> bool:
-    """The same road for a process without an event loop (a WSGI worker, a command): one round trip."""
+    """The same road for a thread without an event loop: one blocking round trip."""
     started = time.perf_counter()
     try:
         streams.get_log().publish(events)
     except Exception as exc:  # noqa: BLE001 - the write committed; a failed push must not undo it
-        _record_failure(exc, len(events))
+        return _recorded(len(events), started, exc)
+    return _recorded(len(events), started, None)
+
+
+def _recorded(count: int, started: float, error: BaseException | None) -> bool:
+    """Count a send in /metrics and /api/health/; True when it succeeded."""
+    if error is not None:
+        push_health.record_failure(error)
+        metrics.PUSH_FAILURES.inc(count)
+        logger.warning("push failed", extra={"events": count, "error": repr(error)})
         return False
     push_health.record_success()
-    metrics.EVENTS_PUSHED.inc(len(events))
+    metrics.EVENTS_PUSHED.inc(count)
     metrics.PUSH_LATENCY.observe(time.perf_counter() - started)
     return True
 
 
-def _record_failure(exc: BaseException, count: int) -> None:
-    push_health.record_failure(exc)
-    metrics.PUSH_FAILURES.inc(count)
-    logger.warning("push failed", extra={"events": count, "error": repr(exc)})
+def _count_dropped(dropped: int) -> None:
+    if dropped > 0:
+        metrics.PUSH_FAILURES.inc(dropped)
+        logger.error("push retry queue full; oldest events dropped", extra={"events": dropped})
+
+
+def _retry_delay(failures: int) -> float:
+    return RETRY_DELAYS[min(failures, len(RETRY_DELAYS)) - 1]
 
 
 async def send_event(event: Event) -> bool:
@@ -125,111 +147,141 @@ async def probe_channel_layer(timeout: float) -> str:
 
 
 class Publisher:
-    """Sends this process's events to the channel layer in commit order, from one task.
+    """Sends one event loop's events to the stream log in commit order, from one task."""
 
-    Like-count events for the same object that queue up behind a slow send are coalesced
-    here already: only the highest version needs to travel.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self._pending: dict[object, Event] = {}
+    def __init__(self, *, window: float) -> None:
+        self._queue = CoalescingQueue(window=window, limit=MAX_RETAINED_EVENTS)
         self._wake = asyncio.Event()
-        self._sequence = 0
-        self.leaderboard_wanted = asyncio.Event()
 
     def submit(self, event: Event) -> None:
         """Queue an event; call on the publisher's loop."""
-        self._queue(self._pending, event)
+        _count_dropped(self._queue.add(event, time.monotonic()))
         self._wake.set()
-
-    def _queue(self, pending: dict[object, Event], event: Event) -> None:
-        if event.coalesce_key is None:
-            self._sequence += 1
-            pending[self._sequence] = event
-        else:
-            queued = pending.get(event.coalesce_key)
-            if queued is None or queued.version < event.version:
-                pending[event.coalesce_key] = event
-
-    def _requeue(self, unsent: list[Event]) -> None:
-        """Put events that could not be sent back in front of the newer ones, bounded."""
-        dropped = len(unsent) + len(self._pending) - MAX_RETAINED_EVENTS
-        if dropped > 0:
-            unsent = unsent[dropped:] if dropped < len(unsent) else []
-            metrics.PUSH_FAILURES.inc(max(dropped, 0))
-            logger.error("push retry queue full; oldest events dropped", extra={"events": dropped})
-        pending: dict[object, Event] = {}
-        for event in [*unsent, *self._pending.values()]:
-            self._queue(pending, event)
-        self._pending = pending
 
     async def run(self) -> None:
         failures = 0
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            batch = list(self._pending.values())
-            self._pending = {}
+            await self._until_due()
+            batch = self._queue.take()
             for start in range(0, len(batch), MAX_EVENTS_PER_MESSAGE):
                 if not await send_events(batch[start : start + MAX_EVENTS_PER_MESSAGE]):
                     # Redis is unreachable: keep the rest, in order, and try again shortly.
-                    self._requeue(batch[start:])
-                    await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
+                    _count_dropped(self._queue.put_back(batch[start:], time.monotonic()))
                     failures += 1
-                    self._wake.set()
+                    await asyncio.sleep(_retry_delay(failures))
                     break
             else:
                 failures = 0
 
-    def call_soon(self, callback: Callable[..., Any], *args: Any) -> None:
-        """Run callback on the publisher's loop, from whichever thread we are on."""
-        if _on_loop_thread(self.loop):
-            callback(*args)
-        else:
-            self.loop.call_soon_threadsafe(callback, *args)
+    async def flush(self) -> None:
+        """Send what is still queued, one try (the loop is stopping: no task to retry)."""
+        batch = self._queue.take()
+        for start in range(0, len(batch), MAX_EVENTS_PER_MESSAGE):
+            if not await send_events(batch[start : start + MAX_EVENTS_PER_MESSAGE]):
+                _count_dropped(len(batch) - start)
+                return
+
+    async def _until_due(self) -> None:
+        while True:
+            due = self._queue.due_at()
+            now = time.monotonic()
+            if due is not None and due <= now:
+                return
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(None if due is None else due - now):
+                    await self._wake.wait()
 
 
-class SyncRoad(Protocol):
-    def request_leaderboard_refresh(self) -> None: ...
+class ThreadPublisher:
+    """Sends a process's events to the stream log in commit order, from one thread.
 
+    For processes without an event loop: the committing request threads only queue (no round
+    trip on the request path) and like counts coalesce across all of them. The thread starts
+    on first use, so it runs in a forked worker, not in a master that imported the app.
+    `stop()` sends what is still queued, so a worker that exits cleanly loses nothing.
+    """
 
-_serving: Publisher | None = None
-_sync_road: SyncRoad | None = None
+    def __init__(self, *, window: float) -> None:
+        self._queue = CoalescingQueue(window=window, limit=MAX_RETAINED_EVENTS)
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
 
+    def submit(self, event: Event) -> None:
+        """Queue an event; from any thread."""
+        with self._changed:
+            stopped = self._stopping
+            if not stopped:
+                _count_dropped(self._queue.add(event, time.monotonic()))
+            if self._thread is None and not stopped:
+                # Daemon, so the interpreter's exit does not wait for it before stop() runs.
+                self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+        if stopped:
+            # A commit during the process's exit: no thread to hand it to any more.
+            send_events_sync([event])
 
-def install(publisher: Publisher | None) -> None:
-    """Make `publisher` the one this process hands committed events to (None: send inline)."""
-    global _serving
-    _serving = publisher
+    def stop(self) -> None:
+        """Send what is queued (one try, within FLUSH_TIMEOUT_SECONDS) and end the thread."""
+        with self._changed:
+            self._stopping = True
+            thread = self._thread
+            self._changed.notify()
+        if thread is not None:
+            thread.join(FLUSH_TIMEOUT_SECONDS)
 
+    def _run(self) -> None:
+        failures = 0
+        while True:
+            with self._changed:
+                batch = self._next_batch()
+            if batch is None:
+                return
+            unsent = self._send(batch)
+            if not unsent:
+                failures = 0
+                continue
+            with self._changed:
+                if self._stopping:
+                    _count_dropped(len(unsent))
+                    return
+                _count_dropped(self._queue.put_back(unsent, time.monotonic()))
+                failures += 1
+                # Woken early by stop(), which then gets its one last try.
+                self._changed.wait(_retry_delay(failures))
 
-def install_sync(road: SyncRoad | None) -> None:
-    """The road of a process without a serving loop (realtime.sync_runtime), used when no publisher runs."""
-    global _sync_road
-    _sync_road = road
+    def _next_batch(self) -> list[Event] | None:
+        """Wait (holding the condition) until events are due; None once stopped with none left."""
+        while True:
+            due = self._queue.due_at()
+            if self._stopping:
+                return self._queue.take() if due is not None else None
+            now = time.monotonic()
+            if due is not None and due <= now:
+                return self._queue.take()
+            self._changed.wait(None if due is None else due - now)
 
-
-def _live_publisher() -> Publisher | None:
-    publisher = _serving
-    if publisher is None or publisher.loop.is_closed() or not publisher.loop.is_running():
-        return None
-    return publisher
-
-
-def _on_loop_thread(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
+    @staticmethod
+    def _send(batch: list[Event]) -> list[Event]:
+        """Send in messages of at most MAX_EVENTS_PER_MESSAGE; what could not be sent."""
+        for start in range(0, len(batch), MAX_EVENTS_PER_MESSAGE):
+            if not send_events_sync(batch[start : start + MAX_EVENTS_PER_MESSAGE]):
+                return batch[start:]
+        return []
 
 
 def publish_now(event: Event) -> None:
-    publisher = _live_publisher()
-    if publisher is not None:
-        publisher.call_soon(publisher.submit, event)
-        return
-    send_events_sync([event])
+    """Hand a committed event to this process's publisher, or send it inline when it has none."""
+    # Imported here: the runtime builds its publishers from this module.
+    from realtime import runtime
+
+    serving = runtime.serving()
+    if serving is None:
+        send_events_sync([event])
+    else:
+        serving.submit(event)
 
 
 def publish_after_commit(build: Callable[[], Event]) -> None:
@@ -239,16 +291,3 @@ def publish_after_commit(build: Callable[[], Event]) -> None:
     delivery delay starts where the write became true.
     """
     transaction.on_commit(lambda: publish_now(build()), robust=True)
-
-
-def request_leaderboard_refresh() -> None:
-    """Ask this process's leaderboard ticker to recompute soon (coalesced, at most 1/s)."""
-    publisher = _live_publisher()
-    if publisher is not None:
-        publisher.call_soon(publisher.leaderboard_wanted.set)
-    elif _sync_road is not None:
-        _sync_road.request_leaderboard_refresh()
-
-
-def request_leaderboard_refresh_after_commit() -> None:
-    transaction.on_commit(request_leaderboard_refresh, robust=True)

@@ -1,12 +1,15 @@
 """The realtime side of a worker without an event loop: the WSGI processes serving the REST API.
 
-After commit, a request's events go to Redis from the request's own thread in one blocking
-round trip (the stream log's synchronous road, realtime.publish.send_events_sync), not through
-`async_to_sync`, which would start an event loop per publish. A like's leaderboard refresh is
-handed to one thread of the process that coalesces the asks and keeps to the cross-worker
-minimum interval, as the socket workers' loop ticker does (realtime.leaderboard).
+After commit, a request's events are queued for one publisher thread of the process
+(realtime.publish.ThreadPublisher), which coalesces like counts across all request threads for
+a short window and sends on the stream log's synchronous road: no Redis round trip on the
+request path, no `async_to_sync` event loop per publish. A like's leaderboard refresh is handed
+to one ticker thread that coalesces the asks and keeps to the cross-worker minimum interval, as
+the socket workers' loop ticker does (realtime.leaderboard). Both threads start on first use,
+in the worker after a fork; the publisher sends what it still holds when the worker exits.
 """
 
+import atexit
 import logging
 import threading
 import time
@@ -16,24 +19,33 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import close_old_connections
 
-from realtime import publish
+from realtime import runtime
+from realtime.events import Event
 from realtime.leaderboard import registered_refresh
+from realtime.publish import ThreadPublisher
 
 logger = logging.getLogger(__name__)
 
 
 class SyncRuntime:
     def __init__(self) -> None:
+        self.publisher = ThreadPublisher(window=settings.REALTIME["COALESCE_WINDOW"])
         self._leaderboard_wanted = threading.Event()
         self._ticker: threading.Thread | None = None
         self._ticker_lock = threading.Lock()
+
+    def submit(self, event: Event) -> None:
+        self.publisher.submit(event)
+
+    def stop(self) -> None:
+        """Send the queued events; the leaderboard ticker (a daemon) ends with the process."""
+        self.publisher.stop()
 
     def request_leaderboard_refresh(self) -> None:
         self._leaderboard_wanted.set()
         if self._ticker is None:
             with self._ticker_lock:
                 if self._ticker is None:
-                    # Started on first use, so it runs in the worker (after a fork), not in a master.
                     self._ticker = threading.Thread(
                         target=self._refresh_forever, name="leaderboard-ticker", daemon=True
                     )
@@ -62,10 +74,15 @@ class SyncRuntime:
 
 
 def install() -> SyncRuntime | None:
-    """Give this process the blocking road, when its channel layer is Redis pub/sub."""
+    """Give this process the thread runtime, when its channel layer is Redis pub/sub.
+
+    gunicorn's worker leaves through the interpreter's normal exit, so the atexit hook flushes
+    the publisher after the last request was answered.
+    """
     layer = get_channel_layer()
     if not isinstance(layer, RedisPubSubChannelLayer):
         return None
-    runtime = SyncRuntime()
-    publish.install_sync(runtime)
-    return runtime
+    installed = SyncRuntime()
+    runtime.install_thread_runtime(installed)
+    atexit.register(installed.stop)
+    return installed

@@ -55,6 +55,17 @@ def test_a_number_that_is_not_one_is_refused(variable: str, value: str) -> None:
     _refused(variable, **{variable: value})
 
 
+@pytest.mark.parametrize("value", ["0.1", "100ms", "-1", "5001"])
+def test_a_coalescing_window_outside_its_range_is_refused(value: str) -> None:
+    _refused("REALTIME_COALESCE_WINDOW_MS", REALTIME_COALESCE_WINDOW_MS=value)
+
+
+def test_the_coalescing_window_is_read_in_milliseconds() -> None:
+    # Positive control for the refusals above.
+    realtime = settings_values("REALTIME", REALTIME_COALESCE_WINDOW_MS="250")["REALTIME"]
+    assert realtime["COALESCE_WINDOW"] == 0.25
+
+
 def test_the_defaults_start() -> None:
     # Positive control: nothing set, nothing refused.
     assert settings_values("DEBUG")["DEBUG"] is False

@@ -6,6 +6,7 @@ content type and body shape the schema gives for its status.
     cd backend && .venv/bin/pytest tests/api/test_schema_fuzz.py
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from schemathesis.checks import (
 )
 
 from accounts.models import User
+from realtime import runtime
 from testing.plugin import session_cookie_for
 from tests.factories import make_post
 
@@ -29,10 +31,13 @@ CSRF_TOKEN = "faultsfuzzcsrftoken0123456789abc"  # any 32 letters and digits: Dj
 
 
 @pytest.fixture
-def api_schema() -> Any:
+def api_schema() -> Iterator[Any]:
     from config.wsgi import application
 
-    return schemathesis.openapi.from_wsgi("/api/schema/", application)
+    yield schemathesis.openapi.from_wsgi("/api/schema/", application)
+    # Importing the WSGI module gave this process a worker's publisher thread; the tests
+    # after this one expect to send inline, as a process without a runtime does.
+    runtime.install_thread_runtime(None)
 
 
 @pytest.fixture

@@ -1,0 +1,180 @@
+"""The publishers: commit order, like counts coalesced within the window, retries, flush on stop.
+
+Both publishers run against this process's real stream log (Redis, or the in-memory log of the
+embedded mode): what a test reads back is what the log numbered.
+"""
+
+import asyncio
+import itertools
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+import pytest
+from django.test import override_settings
+
+from realtime import channels_redis_wire as wire
+from realtime import publish, streams
+from realtime.events import Event, comment_deleted, post_group, post_likes
+from testing.plugin import eventually_async
+from tests.config.settings_probe import BACKEND_DIR, clean_environment
+
+_post_ids = itertools.count(random.randrange(10**12, 10**13, 10**6))
+
+
+class Running:
+    """A publisher of either kind, running, as a test drives it."""
+
+    def __init__(self, submit: Callable[[Event], None], stop: Callable[[], Any]) -> None:
+        self.submit = submit
+        self.stop = stop
+
+
+@pytest.fixture(params=["loop", "thread"])
+async def start_publisher(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., Running]]:
+    stoppers: list[Callable[[], Any]] = []
+
+    def start(*, window: float) -> Running:
+        if request.param == "loop":
+            on_loop = publish.Publisher(window=window)
+            task = asyncio.create_task(on_loop.run())
+
+            async def stop_loop() -> None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                await on_loop.flush()
+
+            running = Running(on_loop.submit, stop_loop)
+        else:
+            threaded = publish.ThreadPublisher(window=window)
+            running = Running(threaded.submit, lambda: asyncio.to_thread(threaded.stop))
+        stoppers.append(running.stop)
+        return running
+
+    yield start
+    for stop in stoppers:
+        await stop()
+
+
+def new_stream() -> tuple[int, str]:
+    post_id = next(_post_ids)
+    return post_id, post_group(post_id)
+
+
+def like(post_id: int, version: int) -> Event:
+    return post_likes(post_id=post_id, like_count=version, version=version)
+
+
+def deleted(post_id: int, comment_id: int) -> Event:
+    return comment_deleted(post_id=post_id, comment_id=comment_id, comment_count=0)
+
+
+def seq_of(stream: str) -> int:
+    return streams.get_log().positions([stream]).seqs[stream]
+
+
+async def numbered(stream: str) -> list[tuple[str, int]]:
+    """What the log numbered in the stream, oldest first: (type, version or comment id)."""
+    backlog = await streams.get_log().aread_since({stream: 0})
+    read = [orjson.loads(text) for _, text in backlog.recovered[stream]]
+    return [(event["type"], event.get("version", event.get("comment_id"))) for event in read]
+
+
+async def wait_for_seq(stream: str, seq: int) -> None:
+    await eventually_async(lambda: seq_of(stream) >= seq, f"{stream} numbered up to {seq}")
+
+
+async def test_like_counts_within_the_window_take_one_seq(start_publisher: Callable[..., Running]) -> None:
+    post_id, stream = new_stream()
+    running = start_publisher(window=1.0)
+    for version in range(1, 31):
+        running.submit(like(post_id, version))
+    await wait_for_seq(stream, 1)
+    # The window passed without anything else to send: 30 counts, one seq, the newest.
+    await running.stop()
+    assert await numbered(stream) == [("post.likes", 30)]
+
+
+async def test_other_events_go_at_once_in_commit_order(start_publisher: Callable[..., Running]) -> None:
+    post_id, stream = new_stream()
+    # A window no test waits out: the events below go because they are not like counts.
+    running = start_publisher(window=60.0)
+    for event in (like(post_id, 1), deleted(post_id, 7), like(post_id, 2), deleted(post_id, 3)):
+        running.submit(event)
+    await wait_for_seq(stream, 3)
+    # The newer count takes the first count's place, ahead of the events committed after it.
+    assert await numbered(stream) == [("post.likes", 2), ("comment.deleted", 7), ("comment.deleted", 3)]
+
+
+async def test_a_count_is_never_numbered_after_a_newer_one(start_publisher: Callable[..., Running]) -> None:
+    post_id, stream = new_stream()
+    running = start_publisher(window=60.0)
+    # Commits of two request threads can reach the publisher out of version order.
+    for event in (like(post_id, 5), like(post_id, 3), deleted(post_id, 1)):
+        running.submit(event)
+    await wait_for_seq(stream, 2)
+    # Sent after a newer count was numbered: the stream log drops it.
+    for event in (like(post_id, 4), deleted(post_id, 2)):
+        running.submit(event)
+    await wait_for_seq(stream, 3)
+    assert await numbered(stream) == [("post.likes", 5), ("comment.deleted", 1), ("comment.deleted", 2)]
+
+
+async def test_stop_sends_the_counts_still_in_their_window(start_publisher: Callable[..., Running]) -> None:
+    post_id, stream = new_stream()
+    running = start_publisher(window=60.0)
+    running.submit(like(post_id, 1))
+    running.submit(like(post_id, 2))
+    assert seq_of(stream) == 0, "a like count went before its window"
+    await running.stop()
+    # Positive control for the check above: the same count, sent by stop.
+    assert await numbered(stream) == [("post.likes", 2)]
+
+
+@pytest.mark.needs_services
+async def test_a_send_that_failed_is_retried_in_order_once_redis_answers(
+    start_publisher: Callable[..., Running], settings: Any
+) -> None:
+    post_id, stream = new_stream()
+    running = start_publisher(window=0.0)
+    unreachable = {"default": {**settings.CHANNEL_LAYERS["default"], "CONFIG": {"hosts": ["redis://127.0.0.1:9/0"]}}}
+    began = time.time()
+    with override_settings(CHANNEL_LAYERS=unreachable):
+        for event in (deleted(post_id, 1), like(post_id, 1), deleted(post_id, 2)):
+            running.submit(event)
+        # Positive control: the publisher did try, and Redis did refuse it.
+        await eventually_async(
+            lambda: (publish.push_health.last_failure_at or 0) >= began, "a failed send recorded in health"
+        )
+        running.submit(like(post_id, 2))
+    await wait_for_seq(stream, 3)
+    assert await numbered(stream) == [("comment.deleted", 1), ("post.likes", 2), ("comment.deleted", 2)]
+
+
+@pytest.mark.needs_services
+async def test_a_wsgi_worker_sends_its_held_counts_when_it_exits(settings: Any) -> None:
+    post_id, stream = new_stream()
+    _, prefix = wire.layer_hosts_and_prefix(settings.CHANNEL_LAYERS["default"])
+    script = (
+        "import config.wsgi; from realtime import events, publish, runtime; "
+        "assert runtime.serving() is not None, 'no thread runtime installed'; "
+        f"publish.publish_now(events.post_likes(post_id={post_id}, like_count=1, version=1)); "
+        f"publish.publish_now(events.post_likes(post_id={post_id}, like_count=2, version=2))"
+    )
+    # A window far longer than the process lives: only the flush at exit can send the count.
+    env = clean_environment(
+        DJANGO_SETTINGS_MODULE="config.settings_test",
+        REDIS_URL=os.environ["REDIS_URL"],
+        REDIS_CHANNEL_PREFIX=prefix,
+        REALTIME_COALESCE_WINDOW_MS="5000",
+    )
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", script], cwd=BACKEND_DIR, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert await numbered(stream) == [("post.likes", 2)]
