@@ -162,24 +162,26 @@ class Publisher:
         failures = 0
         while True:
             await self._until_due()
-            batch = self._queue.take()
-            for start in range(0, len(batch), MAX_EVENTS_PER_MESSAGE):
-                if not await send_events(batch[start : start + MAX_EVENTS_PER_MESSAGE]):
-                    # Redis is unreachable: keep the rest, in order, and try again shortly.
-                    _count_dropped(self._queue.put_back(batch[start:], time.monotonic()))
-                    failures += 1
-                    await asyncio.sleep(_retry_delay(failures))
-                    break
-            else:
+            unsent = await self._send(self._queue.take())
+            if not unsent:
                 failures = 0
+                continue
+            # Redis is unreachable: keep the rest, in order, and try again shortly.
+            _count_dropped(self._queue.put_back(unsent, time.monotonic()))
+            failures += 1
+            await asyncio.sleep(_retry_delay(failures))
 
     async def flush(self) -> None:
         """Send what is still queued, one try (the loop is stopping: no task to retry)."""
-        batch = self._queue.take()
+        _count_dropped(len(await self._send(self._queue.take())))
+
+    @staticmethod
+    async def _send(batch: list[Event]) -> list[Event]:
+        """Send in messages of at most MAX_EVENTS_PER_MESSAGE; what could not be sent."""
         for start in range(0, len(batch), MAX_EVENTS_PER_MESSAGE):
             if not await send_events(batch[start : start + MAX_EVENTS_PER_MESSAGE]):
-                _count_dropped(len(batch) - start)
-                return
+                return batch[start:]
+        return []
 
     async def _until_due(self) -> None:
         while True:
