@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from loadtest.client import BIN_SECONDS
-from loadtest.runner import PhaseResult
+from loadtest.measure import PhaseResult
 
 
 def figures(phase: PhaseResult) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.measure import PhaseResult
 from loadtest.report import figures, fmt, lag_trend, ratio_text, write_report
-from loadtest.runner import PhaseResult
 
 
 def phase(name: str, *, cpu_per_second: float, frames_per_second: int, latency_mean: list[float]) -> PhaseResult:
