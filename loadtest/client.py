@@ -451,7 +451,7 @@ class LoadClient:
         board_truth = truth.get("leaderboard")
         folded: dict[tuple[int, ...], Folded] = {}
         checked = wrong = wrong_board = 0
-        stale = skipped = 0
+        stale = skipped = before_snapshot = 0
         delivered = expected = 0
         examples: list[str] = []
         for s in self.sockets:
@@ -463,6 +463,7 @@ class LoadClient:
                 state = folded[key] = fold(self.book, s.sequence)
             stale += state.stale
             skipped += state.skipped
+            before_snapshot += state.before_snapshot
             if s.before_writes:
                 delivered += state.post_events
                 expected += sum(writes.get(str(p), 0) for p in s.follows)
@@ -490,6 +491,7 @@ class LoadClient:
             "wrong_examples": examples,
             "stale_events": stale,
             "versions_skipped": skipped,
+            "events_before_snapshot": before_snapshot,
             "post_events_delivered": delivered,
             "post_events_expected": expected,
         }
@@ -515,41 +517,49 @@ class Folded:
     leaderboard_seq: int = -1
     stale: int = 0
     skipped: int = 0
+    # Events numbered after their post's snapshot that arrived before it, applied on top of it.
+    before_snapshot: int = 0
     post_events: int = 0
 
 
 def fold(book: FrameBook, sequence: list[int]) -> Folded:
-    """A socket's final state, applying its frames in order as a browser would."""
+    """A socket's final state, applying its frames in order as a browser would.
+
+    The server joins a socket to a post's stream before it reads the `subscribed` snapshot,
+    so an event numbered after the snapshot's seq can arrive before the snapshot itself (so
+    can a resume's replay, numbered before it): such events wait for the snapshot, and
+    those above its seq are applied on top of it.
+    """
     state = Folded()
     posts = state.posts
+    early: dict[int, list[dict[str, Any]]] = {}
     for frame_id in sequence:
         for event in book.by_id[frame_id].events:
             kind = event.get("type")
-            if kind == "post.likes":
+            if kind in ("post.likes", "comment.created"):
                 state.post_events += 1
                 have = posts.get(event["post_id"])
                 if have is None:
-                    continue
-                version = event["version"]
-                if version > have[1]:
-                    state.skipped += version - have[1] - 1
-                    have[0], have[1] = event["like_count"], version
-                elif version < have[1]:
-                    state.stale += 1
-            elif kind == "comment.created":
-                state.post_events += 1
-                have = posts.get(event["post_id"])
-                if have is not None:
-                    have[2] = max(have[2], event["comment_count"])
+                    early.setdefault(event["post_id"], []).append(event)
+                else:
+                    _apply_post_event(state, have, event)
             elif kind == "subscribed":
                 for snapshot in event["posts"]:
                     have = posts.get(snapshot["id"])
                     if have is None:
-                        posts[snapshot["id"]] = [snapshot["like_count"], snapshot["version"], snapshot["comment_count"]]
+                        have = posts[snapshot["id"]] = [
+                            snapshot["like_count"],
+                            snapshot["version"],
+                            snapshot["comment_count"],
+                        ]
                     else:
                         if snapshot["version"] > have[1]:
                             have[0], have[1] = snapshot["like_count"], snapshot["version"]
                         have[2] = max(have[2], snapshot["comment_count"])
+                    for waiting in early.pop(snapshot["id"], []):
+                        if snapshot.get("seq") is not None and waiting.get("seq", -1) > snapshot["seq"]:
+                            state.before_snapshot += 1
+                            _apply_post_event(state, have, waiting)
             elif kind == "leaderboard":
                 # A resume's replay can bring a board older than the one sent on connect.
                 seq = event.get("seq")
@@ -557,6 +567,18 @@ def fold(book: FrameBook, sequence: list[int]) -> Folded:
                     state.leaderboard = event["entries"]
                     state.leaderboard_seq = state.leaderboard_seq if seq is None else seq
     return state
+
+
+def _apply_post_event(state: Folded, have: list[int], event: dict[str, Any]) -> None:
+    if event["type"] == "comment.created":
+        have[2] = max(have[2], event["comment_count"])
+        return
+    version = event["version"]
+    if version > have[1]:
+        state.skipped += version - have[1] - 1
+        have[0], have[1] = event["like_count"], version
+    elif version < have[1]:
+        state.stale += 1
 
 
 def stream_summary(info: FrameInfo) -> tuple[tuple[str | None, int | None] | None, dict[str, int]]:

@@ -60,6 +60,8 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         "lag trend (ms, last third - first third)": 1000 * lag_trend(phase),
         "delivered/expected post events": delivered / expected if expected else None,
         "stale events (older version)": c.get("stale_events", 0),
+        # Numbered after a post's `subscribed` snapshot yet received before it: applied on top of it.
+        "events received before their post's snapshot": c.get("events_before_snapshot"),
         "connect failures": c.get("connect_failures", 0),
         "disconnects": c.get("disconnects", 0),
         # Churn: each dropped socket comes back and resumes from its positions.

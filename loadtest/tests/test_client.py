@@ -193,3 +193,23 @@ def test_missing_seqs_are_the_holes_after_what_a_snapshot_or_a_resume_covers() -
     assert missing_seqs(book, sequence, ("e1", {"post.4": 3})) == {"post.4": [8]}
     # Positive control: without the snapshot, the replay's hole shows too.
     assert missing_seqs(book, sequence[:2], ("e1", {"post.4": 3})) == {"post.4": [4]}
+
+
+def test_an_event_numbered_after_the_snapshot_but_received_before_it_is_applied_on_top_of_it() -> None:
+    book = FrameBook()
+    snapshot = {
+        "type": "subscribed",
+        "posts": [{"id": 1, "like_count": 4, "version": 4, "comment_count": 2, "seq": 10}],
+    }
+    sequence = ids(
+        book,
+        frame({"type": "comment.created", "post_id": 1, "comment_count": 1, "stream": "post.1", "seq": 9}),  # replay
+        frame({"type": "comment.created", "post_id": 1, "comment_count": 3, "stream": "post.1", "seq": 11}),  # live
+        frame({**likes(1, 3, 3), "stream": "post.1", "seq": 8}),  # replay, older than the snapshot
+        frame(snapshot),
+    )
+    state = fold(book, sequence)
+    assert state.posts == {1: [4, 4, 3]}
+    assert (state.before_snapshot, state.stale) == (1, 0)
+    # Positive control: without the early event the snapshot's count stands.
+    assert fold(book, sequence[2:]).posts == {1: [4, 4, 2]}
