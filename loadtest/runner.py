@@ -23,6 +23,7 @@ import psutil
 
 from loadtest import stack
 from loadtest.children import Children, bench_env, status, status_line_end
+from loadtest.client_child import ClientChild
 from loadtest.measure import PhaseResult, Sampler
 from loadtest.scenarios import PAGE_SIZE, Scenario
 from loadtest.stack import BenchError, Child, Database
@@ -218,7 +219,7 @@ class Bench:
         origins: list[str],
         follow_sets: list[list[int]],
         cookies: list[str],
-    ) -> Child:
+    ) -> ClientChild:
         """Open --sockets sockets through a load client; the servers' memory before and after."""
         phase.rss_before = self.server_rss(phase)
         config = client_config(
@@ -229,17 +230,18 @@ class Bench:
             cookies=cookies,
             result=self.out / f"{name}.json",
         )
-        client = self.children.start_json(name, "loadtest.client", config, cpus=self.client_cpus, stdin=True)
-        self.sampler.watch(name, client.pid)
+        child = self.children.start_json(name, "loadtest.client", config, cpus=self.client_cpus, stdin=True)
+        self.sampler.watch(name, child.pid)
         phase.client_name = name
-        connected = self.wait_connected(phase, client)
+        client = ClientChild(child, phase=phase, children=self.children, sampler=self.sampler)
+        connected = client.wait_connected(self.o.sockets)
         phase.rss_connected = self.server_rss(phase)
         status_line_end()
         label = "" if phase.name == "karmafeed" else f"{phase.name}: "
         print(f"  {label}{connected['sockets']} sockets connected in {connected['seconds']:.1f}s", flush=True)
         return client
 
-    def load(self, phase: PhaseResult, client: Child, writers_config: dict[str, Any] | None) -> float:
+    def load(self, phase: PhaseResult, client: ClientChild, writers_config: dict[str, Any] | None) -> float:
         """The writes (and the scenario's churn) for --duration seconds, then SETTLE_SECONDS more;
         when the load began."""
         o = self.o
@@ -249,23 +251,23 @@ class Bench:
         started = time.time()
         churn = churn_per_second(o.sockets, o.scenario.churn_share)
         if churn:
-            self.children.command(client, f"churn {churn}")
-        self.watch_until(phase, started + o.duration, writers, label="karmafeed")
+            client.command(f"churn {churn}")
+        client.watch_until(started + o.duration, writers, label="karmafeed")
         if churn:
-            self.children.command(client, "stop-churn")
+            client.command("stop-churn")
         if writers is not None and writers_config is not None:
             self.children.wait_exit(writers, timeout=60)
             phase.writers = json.loads(Path(writers_config["result_path"]).read_text())
-        self.watch_until(phase, time.time() + SETTLE_SECONDS, None, label="settling")
+        client.watch_until(time.time() + SETTLE_SECONDS, None, label="settling")
         return started
 
-    def converge(self, phase: PhaseResult, client: Child, servers: Servers) -> dict[str, Any]:
+    def converge(self, phase: PhaseResult, client: ClientChild, servers: Servers) -> dict[str, Any]:
         """Wait for the sockets to reach the server's stream positions, read the server's
         counters and the database, and have the client compare every socket with it."""
-        self.settle(phase, client)
+        client.settle(self.o.settle_timeout)
         phase.server_counters = server_counters(servers.socket_ports)
         truth = self.database_truth(phase.writers.get("writes", {}), servers.socket_ports[0])
-        return self.finish_client(client, truth)
+        return client.finish(truth, self.out)
 
     def tear_down(self, phase: PhaseResult, servers: list[Child]) -> None:
         phase.samples = list(self.sampler.samples)
@@ -344,90 +346,14 @@ class Bench:
         )
         started = time.time()
         os.kill(server.pid, signal.SIGUSR1)
-        self.watch_until(phase, started + self.o.bare_duration, None, label=name)
+        client.watch_until(started + self.o.bare_duration, None, label=name)
         os.kill(server.pid, signal.SIGUSR2)
-        self.watch_until(phase, time.time() + 1.0, None, label=f"{name} settling")
+        client.watch_until(time.time() + 1.0, None, label=f"{name} settling")
         phase.window = (started, time.time())
         truth = json.loads(state_path.read_text()) if state_path.exists() else {}
-        phase.client = self.finish_client(client, {"posts": truth.get("posts"), "writes": {}})
+        phase.client = client.finish({"posts": truth.get("posts"), "writes": {}}, self.out)
         self.tear_down(phase, [server])
         return phase
-
-    # -- watching the children ---------------------------------------------------------------
-
-    def wait_connected(self, phase: PhaseResult, client: Child) -> dict[str, Any]:
-        deadline = time.time() + 600
-        while time.time() < deadline:
-            if client.popen.poll() is not None:
-                raise BenchError(f"{client.name} exited early ({client.popen.returncode}); see {client.log_path}")
-            for source, line in self.children.drain(timeout=0.5):
-                if source == client.name and line["kind"] == "connected":
-                    if line["sockets"] < self.o.sockets * 0.9:
-                        raise BenchError(
-                            f"only {line['sockets']} of {self.o.sockets} sockets connected; see {client.log_path}"
-                        )
-                    return line
-                if source == client.name and line["kind"] == "tick":
-                    phase.ticks.append(line)
-                    status(f"{phase.name}: connecting {line['open']}/{self.o.sockets}")
-        raise BenchError(f"{client.name} did not connect its sockets in time")
-
-    def watch_until(self, phase: PhaseResult, until: float, writers: Child | None, *, label: str) -> None:
-        began = time.time()
-        writer_done = 0
-        while time.time() < until or (writers is not None and writers.popen.poll() is None):
-            for source, line in self.children.drain(timeout=0.5):
-                if line["kind"] == "tick" and source.startswith("client"):
-                    phase.ticks.append(line)
-                    cpu = self.recent_cpu(phase)
-                    status(
-                        f"{label} {time.time() - began:5.1f}s | sockets {line['open']:>6} | "
-                        f"frames/s {line['frames']:>7} | events/s {line['events']:>8} | "
-                        f"max delay {line['latency_max'] * 1000:7.1f} ms | writes/s {writer_done:>5} | "
-                        f"server CPU {cpu:5.1f}%"
-                    )
-                elif line["kind"] == "tick" and source == "writers":
-                    writer_done = line["done"]
-                elif line["kind"] == "warning":
-                    status_line_end()
-                    print(f"  {source}: {line['message']}", flush=True)
-            if time.time() > until + 120:
-                raise BenchError("the writers did not finish in time")
-
-    def settle(self, phase: PhaseResult, client: Child) -> None:
-        """Wait (bounded) until every socket's stream positions equal the server's, so that the
-        comparison with the database that follows is not a comparison with a lagging socket."""
-        self.children.command(client, f"settle {self.o.settle_timeout}")
-        began = time.time()
-        while time.time() < began + self.o.settle_timeout + 120:
-            if client.popen.poll() is not None:
-                raise BenchError(f"{client.name} exited early ({client.popen.returncode}); see {client.log_path}")
-            for source, line in self.children.drain(timeout=0.5):
-                if source == client.name and line["kind"] == "settled":
-                    status_line_end()
-                    behind = line["sockets_behind_positions"]
-                    print(f"  sockets at the server's positions in {line['settle_seconds']:.1f}s; behind: {behind}")
-                    return
-                if source == client.name and line["kind"] == "tick":
-                    status(f"{phase.name}: waiting for the sockets to reach the server's positions")
-        raise BenchError(f"{client.name} did not report its sockets' positions in time; see {client.log_path}")
-
-    def finish_client(self, client: Child, truth: dict[str, Any]) -> dict[str, Any]:
-        truth_path = self.out / f"{client.name}-truth.json"
-        truth_path.write_text(json.dumps(truth))
-        self.children.command(client, f"finish {truth_path}")
-        self.children.wait_exit(client, timeout=300)
-        self.sampler.forget(client.name)
-        self.children.processes.stop(client)
-        return json.loads((self.out / f"{client.name}.json").read_text())
-
-    def recent_cpu(self, phase: PhaseResult) -> float:
-        samples = self.sampler.samples[-3:]
-        if len(samples) < 2:
-            return 0.0
-        first, last = samples[0], samples[-1]
-        used = sum(last[n]["cpu"] - first[n]["cpu"] for n in phase.server_names if n in first and n in last)
-        return 100.0 * used / max(1e-9, last["t"] - first["t"])
 
     def server_rss(self, phase: PhaseResult) -> int:
         time.sleep(0.6)
