@@ -503,7 +503,18 @@ class LoadClient:
         head = self.server_heads[1].get(stream) if self.server_heads is not None else None
         missing = missing_seqs(self.book, socket.sequence, socket.resume_from).get(stream, [])
         resumed = "resumed" if socket.resume_from is not None else "never resumed"
-        return f"{stream} at seq {have} of the server's {head}, missing seqs {missing[:10]} ({resumed})"
+        snapshots = [
+            snapshot.get("seq")
+            for frame_id in socket.sequence
+            for event in self.book.by_id[frame_id].events
+            if event.get("type") == "subscribed"
+            for snapshot in event["posts"]
+            if snapshot["id"] == post_id
+        ]
+        return (
+            f"{stream} at seq {have} of the server's {head}, missing seqs {missing[:10]}, "
+            f"snapshot seqs {snapshots} ({resumed})"
+        )
 
 
 def _board_key(entries: list[dict[str, Any]]) -> list[tuple[int, str, int]]:
