@@ -220,7 +220,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=events.resumed(recovered=list(recovered), resync=resync))
             missed = [text for replay in recovered.values() for _, text in replay]
             for start in range(0, len(missed), REPLAY_EVENTS_PER_FRAME):
-                await self.send(text_data=self.runtime.hub.frame(missed[start : start + REPLAY_EVENTS_PER_FRAME]))
+                await self.send(text_data=events.batch(missed[start : start + REPLAY_EVENTS_PER_FRAME]))
         finally:
             await hub.release(self.connection)
 
@@ -267,7 +267,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
         seq = self.runtime.hub.position(LEADERBOARD_GROUP) or 0
         entries = await database_sync_to_async(selectors.leaderboard_top)()
         payload = events.leaderboard_payload(window_hours=settings.KARMA["WINDOW_HOURS"], entries=entries)
-        text = streams.stamp(events.encode(payload), LEADERBOARD_GROUP, seq)
+        text = events.stamp(events.encode(payload), LEADERBOARD_GROUP, seq)
         # Until this worker sees its first leaderboard event, later sockets reuse this read;
         # a change is always pushed, so the cache cannot outlive the truth it holds.
         hub = self.runtime.hub

@@ -1,13 +1,19 @@
-"""Builders of every server-to-client event in the contract, each encoded to JSON once.
+"""Every server-to-client event and every wire format it travels in, each encoded to JSON once.
 
 An Event carries its text already encoded; nothing downstream (the channel layer, the hub,
-the sockets) encodes it again. `ts` is the server time the event was built, after commit, in
-seconds since the epoch: an extension of the contract so clients can measure delivery delay.
+the sockets) encodes it again: the stream log writes the event's stream and seq into that
+text (`stamp`), the hub joins texts into a batch frame (`batch`). `ts` is the server time the
+event was built, after commit, in seconds since the epoch: an extension of the contract so
+clients can measure delivery delay.
+
+Between the stream log and the hubs, events travel as a `HubMessage` of `NumberedEvent`s
+(the layout the Redis script in realtime/streams_redis.py writes too).
 """
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -37,6 +43,19 @@ class Event:
 
 def encode(payload: dict[str, Any]) -> str:
     return orjson.dumps(payload, option=orjson.OPT_UTC_Z).decode()
+
+
+def stamp(text: str, stream: str, seq: int) -> str:
+    """The event text with its stream and seq in front (the Redis script does the same)."""
+    return f'{{"stream":"{stream}","seq":{seq},{text[1:]}'
+
+
+def batch(texts: list[str]) -> str:
+    """One frame carrying several events, in order; a single event goes as it is."""
+    if len(texts) == 1:
+        return texts[0]
+    # The events are JSON already: a batch is built by joining them, not re-encoding.
+    return '{"type":"batch","events":[' + ",".join(texts) + "]}"
 
 
 def _stamped(payload: dict[str, Any]) -> dict[str, Any]:
@@ -128,3 +147,42 @@ def leaderboard_payload(*, window_hours: int, entries: list[dict[str, Any]]) -> 
 def leaderboard(*, window_hours: int, entries: list[dict[str, Any]], version: int) -> Event:
     text = encode(_stamped(leaderboard_payload(window_hours=window_hours, entries=entries)))
     return Event(LEADERBOARD_GROUP, text, coalesce_key="leaderboard", version=version)
+
+
+# -- from the stream log to the hubs --------------------------------------------------------
+
+# Every worker's hub is the one member of this channel-layer group.
+EVENTS_GROUP = "karmafeed.events"
+HUB_MESSAGE_TYPE = "karmafeed.event"
+
+
+class NumberedEvent(NamedTuple):
+    """One event as the stream log hands it to the hubs.
+
+    A tuple because it travels as a three-item array: the channel layer's msgpack and the
+    Redis script that numbers events both write it by position, in this order.
+    """
+
+    stream: str
+    # One above the stream's previous event; 0 for an event in no stream (presence).
+    seq: int
+    # The encoded event; a numbered one has its stream and seq stamped in.
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HubMessage:
+    """The events numbered by one call of the stream log: one channel-layer message to every hub."""
+
+    epoch: str
+    events: list[NumberedEvent]
+
+    def to_layer(self) -> dict[str, Any]:
+        return {"type": HUB_MESSAGE_TYPE, "epoch": self.epoch, "events": self.events}
+
+    @classmethod
+    def from_layer(cls, message: Mapping[str, Any]) -> "HubMessage | None":
+        """The message a hub received, or None for a message of another type."""
+        if message.get("type") != HUB_MESSAGE_TYPE:
+            return None
+        return cls(message["epoch"], [NumberedEvent(*event) for event in message["events"]])

@@ -38,8 +38,9 @@ from channels.layers import BaseChannelLayer
 from websockets.protocol import State
 
 from ops import metrics
-from realtime.events import FEED_GROUP, LEADERBOARD_GROUP
-from realtime.streams import EVENTS_GROUP, MESSAGE_TYPE, StreamLog
+from realtime import events
+from realtime.events import EVENTS_GROUP, FEED_GROUP, LEADERBOARD_GROUP, HubMessage
+from realtime.streams import StreamLog
 
 logger = logging.getLogger(__name__)
 
@@ -318,11 +319,13 @@ class Hub:
                 logger.exception("hub receive failed; retrying")
                 await asyncio.sleep(1.0)
                 continue
-            if message.get("type") == MESSAGE_TYPE:
-                if message["epoch"] != self.epoch:
-                    self._epoch_changed(message["epoch"])
-                for group, seq, text in message["events"]:
-                    self.accept(group, seq, text)
+            numbered = HubMessage.from_layer(message)
+            if numbered is None:
+                continue
+            if numbered.epoch != self.epoch:
+                self._epoch_changed(numbered.epoch)
+            for event in numbered.events:
+                self.accept(event.stream, event.seq, event.text)
 
     def accept(self, group: str, seq: int, text: str) -> None:
         """Queue an encoded event for the sockets in `group`, in seq order (seq 0: no stream)."""
@@ -502,7 +505,7 @@ class Hub:
             share = tuple(index for index, event in enumerate(batch) if event.group in bucket)
             frame = frames.get(share)
             if frame is None:
-                text = self.frame([batch[i].text for i in share])
+                text = events.batch([batch[i].text for i in share])
                 frame = frames[share] = (text, text_frame(text.encode()))
             text, framed = frame
             for conn in list(members):
@@ -518,10 +521,3 @@ class Hub:
             events_sent += len(share) * len(members)
         metrics.FRAMES_SENT.inc(sent)
         metrics.EVENTS_DELIVERED.inc(events_sent)
-
-    @staticmethod
-    def frame(texts: list[str]) -> str:
-        if len(texts) == 1:
-            return texts[0]
-        # The events are JSON already: a batch is built by joining them, not re-encoding.
-        return '{"type":"batch","events":[' + ",".join(texts) + "]}"

@@ -3,8 +3,9 @@
 A stream is a contract group (`feed`, `leaderboard`, `post.<id>`). Its log numbers each event
 one above the stream's previous one, whichever worker published it, writes `"stream"` and
 `"seq"` into the event's encoded text, keeps the last events in a capped backlog, and sends
-them to every worker's hub. A like count whose version is not above the newest one already
-numbered for that object is dropped there: a stale count is never numbered nor delivered.
+them to every worker's hub (one `events.HubMessage` per call). A like count whose version is
+not above the newest one already numbered for that object is dropped there: a stale count is
+never numbered nor delivered.
 The log's `epoch` names the life of the numbers: it changes exactly when the log lost them.
 
 Two logs behind one interface: `RedisStreamLog` (realtime/streams_redis.py, one Lua script
@@ -26,12 +27,6 @@ from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, POST_GROUP_PREFIX, Ev
 
 logger = logging.getLogger(__name__)
 
-# Every worker's hub is the one member of this channel-layer group; each message carries
-# the events numbered by one log call: {"type": MESSAGE_TYPE, "epoch": str,
-# "events": [[stream, seq, text], ...]} (seq 0: an event outside any stream).
-EVENTS_GROUP = "karmafeed.events"
-MESSAGE_TYPE = "karmafeed.event"
-
 _WELL_FORMED = re.compile(r"[A-Za-z0-9_.:-]{1,100}\Z")
 _POST_STREAM = re.compile(r"post\.[1-9][0-9]{0,18}\Z")
 
@@ -46,11 +41,6 @@ def is_known(name: str) -> bool:
     return name in (FEED_GROUP, LEADERBOARD_GROUP) or (
         name.startswith(POST_GROUP_PREFIX) and _POST_STREAM.match(name) is not None
     )
-
-
-def stamp(text: str, stream: str, seq: int) -> str:
-    """The event text with its stream and seq in front (the Redis script does the same)."""
-    return f'{{"stream":"{stream}","seq":{seq},{text[1:]}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +79,6 @@ class StreamLog(Protocol):
 
     async def aclose(self) -> None:
         """Release this event loop's connections."""
-
-
-def hub_message(epoch: str, numbered: list[list[Any]]) -> dict[str, Any]:
-    return {"type": MESSAGE_TYPE, "epoch": epoch, "events": numbered}
 
 
 _log: StreamLog | None = None

@@ -12,13 +12,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from realtime.events import Event
-from realtime.streams import EVENTS_GROUP, Backlog, Positions, hub_message, stamp
+from realtime.events import EVENTS_GROUP, Event, HubMessage, NumberedEvent, stamp
+from realtime.streams import Backlog, Positions
 
 # Sends started from synchronous code on a loop's thread, held until they finish.
 _sending: set["asyncio.Task[None]"] = set()
@@ -43,8 +42,8 @@ class MemoryStreamLog:
             self._versions.pop(stream, None)
             del self._touched[stream]
 
-    def _number(self, events: Sequence[Event]) -> list[list[Any]]:
-        numbered: list[list[Any]] = []
+    def _number(self, events: Sequence[Event]) -> list[NumberedEvent]:
+        numbered: list[NumberedEvent] = []
         now = time.monotonic()
         with self._lock:
             for event in events:
@@ -57,7 +56,7 @@ class MemoryStreamLog:
                     versions[event.coalesce_key] = event.version
                     self._touched[stream] = now
                 if not event.in_stream:
-                    numbered.append([stream, 0, event.text])
+                    numbered.append(NumberedEvent(stream, 0, event.text))
                     continue
                 seq = self._seqs.get(stream, 0) + 1
                 self._seqs[stream] = seq
@@ -67,13 +66,13 @@ class MemoryStreamLog:
                     backlog = self._backlogs[stream] = deque(maxlen=self._cap)
                 backlog.append(text)
                 self._touched[stream] = now
-                numbered.append([stream, seq, text])
+                numbered.append(NumberedEvent(stream, seq, text))
         return numbered
 
-    async def _send(self, numbered: list[list[Any]]) -> None:
+    async def _send(self, numbered: list[NumberedEvent]) -> None:
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS has no default layer"
-        await layer.group_send(EVENTS_GROUP, hub_message(self.epoch, numbered))
+        await layer.group_send(EVENTS_GROUP, HubMessage(self.epoch, numbered).to_layer())
 
     async def apublish(self, events: Sequence[Event]) -> int:
         numbered = self._number(events)

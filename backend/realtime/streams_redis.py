@@ -26,8 +26,8 @@ import redis
 import redis.asyncio
 
 from realtime import channels_redis_wire as wire
-from realtime.events import Event
-from realtime.streams import EVENTS_GROUP, MESSAGE_TYPE, Backlog, Positions
+from realtime.events import EVENTS_GROUP, HUB_MESSAGE_TYPE, Event
+from realtime.streams import Backlog, Positions
 
 _EPOCH = """
 local function epoch_of(prefix, candidate)
@@ -73,7 +73,7 @@ for i = 6, #ARGV, 5 do
     redis.call('RPUSH', backlog_key, text)
     redis.call('LTRIM', backlog_key, -cap, -1)
     redis.call('EXPIRE', backlog_key, ttl)
-    out[#out + 1] = {stream, seq, text}
+    out[#out + 1] = {stream, seq, text}  -- an events.NumberedEvent, by position
   elseif keep then
     out[#out + 1] = {stream, 0, text}
   end
@@ -82,7 +82,7 @@ if #out > 0 then
   redis.call('PUBLISH', ARGV[5], """
     + wire.LUA_SERIALIZE
     + """({type = '"""
-    + MESSAGE_TYPE
+    + HUB_MESSAGE_TYPE
     + """', epoch = epoch, events = out}))
 end
 return #out

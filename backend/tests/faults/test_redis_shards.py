@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from channels_redis.utils import _consistent_hash
 
 from accounts.models import User
-from realtime.streams import EVENTS_GROUP
+from realtime.events import EVENTS_GROUP
 from tests.factories import make_post
 from tests.faults.conftest import FaultStack
 from tests.faults.harness import Browser, SocketFleet, http

@@ -21,7 +21,7 @@ from feed.models import Comment, Post
 from ops import metrics
 from realtime import channels_redis_wire as wire
 from realtime import events, streams, streams_memory
-from realtime.streams import EVENTS_GROUP
+from realtime.events import EVENTS_GROUP
 from realtime.streams_redis import RedisStreamLog
 from testing.plugin import eventually_async
 from tests.factories import make_post

@@ -85,7 +85,7 @@ async def test_seqs_count_each_streams_events_and_are_written_into_the_text(make
     assert [seq for seq, _ in backlog.recovered["post.1"]] == [1, 2]
     # stream and seq come first in the text; the rest is the event as built.
     text = backlog.recovered["post.1"][0][1]
-    assert text == streams.stamp(like(1, 1).text, "post.1", 1)[: text.index('"ts"')] + text[text.index('"ts"') :]
+    assert text == events.stamp(like(1, 1).text, "post.1", 1)[: text.index('"ts"')] + text[text.index('"ts"') :]
     assert text.startswith('{"stream":"post.1","seq":1,"type":"post.likes"')
 
 
