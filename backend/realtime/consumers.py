@@ -20,14 +20,14 @@ from ops import metrics
 from ops.middleware import WORKER_ID
 from ops.resume_queries import counts_resume_queries
 from realtime import events, streams
+from realtime.connection import Connection
 from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, POST_GROUP_PREFIX, post_group
-from realtime.hub import Connection
 from realtime.runtime import Runtime, get_runtime
 
 logger = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are the application's own); the hub closes with its own two,
-# realtime.hub.CLOSE_TOO_SLOW (4009) and CLOSE_STREAMS_RESET (4010).
+# realtime.connection.CLOSE_TOO_SLOW (4009) and CLOSE_STREAMS_RESET (4010).
 CLOSE_FLOODING = 4008
 # Ids are 64-bit signed database keys: a larger number is no post's, and no database takes it.
 MAX_POST_ID = 2**63 - 1

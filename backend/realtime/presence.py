@@ -28,7 +28,7 @@ from django.conf import settings
 
 from ops.middleware import WORKER_ID
 from realtime import events
-from realtime.events import POST_GROUP_PREFIX, post_group
+from realtime.events import POST_GROUP_PREFIX, NumberedEvent, post_group
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class PresenceHub(Protocol):
 
     def member_counts(self) -> dict[str, int]: ...
 
-    def accept(self, group: str, seq: int, text: str) -> None: ...
+    def enqueue(self, event: NumberedEvent) -> None: ...
 
 
 class Presence:
@@ -139,7 +139,7 @@ class Presence:
             if self._due(total, *last):
                 pushed[post_id] = (total, self._round)
                 event = events.post_viewers(post_id=post_id, count=total, version=next(self._versions))
-                self._hub.accept(event.group, 0, event.text)  # presence is in no stream: no seq
+                self._hub.enqueue(NumberedEvent(event.group, 0, event.text))  # presence is in no stream: no seq
         self._pushed = pushed
 
     def _due(self, total: int, last_total: int, last_round: int) -> bool:

@@ -16,8 +16,9 @@ from django.conf import settings as django_settings
 from accounts.models import User
 from realtime import presence as presence_module
 from realtime import streams
-from realtime.events import FEED_GROUP, post_group
-from realtime.hub import Connection, Hub
+from realtime.connection import Connection
+from realtime.events import FEED_GROUP, NumberedEvent, post_group
+from realtime.hub import Hub
 from realtime.presence import Presence, deployment_prefix
 from realtime.presence_memory import MemoryPresenceStore
 from realtime.presence_redis import RedisPresenceStore, client_for
@@ -78,14 +79,14 @@ async def test_pushes_of_a_post_are_an_interval_apart_however_often_it_changes(
     runtime = await get_runtime()
     loop = asyncio.get_running_loop()
     pushed_at: list[float] = []
-    accept = runtime.hub.accept
+    enqueue = runtime.hub.enqueue
 
-    def recording_accept(group: str, seq: int, text: str) -> None:
-        if '"type":"post.viewers"' in text and group == post_group(post.pk):
+    def recording_enqueue(event: NumberedEvent) -> None:
+        if '"type":"post.viewers"' in event.text and event.stream == post_group(post.pk):
             pushed_at.append(loop.time())
-        accept(group, seq, text)
+        enqueue(event)
 
-    monkeypatch.setattr(runtime.hub, "accept", recording_accept)
+    monkeypatch.setattr(runtime.hub, "enqueue", recording_enqueue)
     follower = await live_socket()
     await follower.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
     # More followers join without pause (sockets as the hub sees them, without a client
@@ -230,8 +231,8 @@ class CountingHub:
     def member_counts(self) -> dict[str, int]:
         return dict(self.followers)
 
-    def accept(self, group: str, seq: int, text: str) -> None:
-        self.pushed.append(orjson.loads(text))
+    def enqueue(self, event: NumberedEvent) -> None:
+        self.pushed.append(orjson.loads(event.text))
 
 
 async def test_a_crowded_posts_small_changes_wait_a_few_rounds_and_large_ones_do_not() -> None:

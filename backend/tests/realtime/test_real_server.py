@@ -14,6 +14,7 @@ import websockets
 
 from ops import metrics
 from realtime import events, publish
+from realtime.events import NumberedEvent
 from realtime.runtime import get_runtime
 from testing.plugin import eventually_async
 
@@ -56,10 +57,11 @@ async def test_events_of_one_round_arrive_as_one_batch_frame_shared_by_sockets(s
     for version in (3, 5):
         event = events.post_likes(post_id=7, like_count=version, version=version)
         post_seq += 1
-        hub.accept(event.group, post_seq, events.stamp(event.text, event.group, post_seq))
-    hub.accept("feed", feed_seq + 1, events.stamp(events.post_created({"id": 1, "content": "x"}).text, "feed", 1))
+        hub.enqueue(NumberedEvent(event.group, post_seq, events.stamp(event.text, event.group, post_seq)))
+    created = events.post_created({"id": 1, "content": "x"}).text
+    hub.enqueue(NumberedEvent("feed", feed_seq + 1, events.stamp(created, "feed", feed_seq + 1)))
     unfollowed = events.post_likes(post_id=8, like_count=1, version=1)
-    hub.accept(unfollowed.group, 1, events.stamp(unfollowed.text, unfollowed.group, 1))
+    hub.enqueue(NumberedEvent(unfollowed.group, 1, events.stamp(unfollowed.text, unfollowed.group, 1)))
     # No compression, as `make run` serves: each socket takes the hub's pre-framed path.
     assert all(conn.direct for conn in hub._members["feed"])
     frames = [await asyncio.wait_for(client.recv(), 2) for client in clients]

@@ -1,0 +1,130 @@
+"""The hub's routing and delivery rounds, with sockets as the hub sees them (their ASGI send recorded).
+
+The hub is not started here: events are enqueued by hand and each round is run by the test,
+so what a socket got is known exactly. The real server's direct road is in test_real_server.py.
+"""
+
+from typing import Any
+
+import orjson
+import pytest
+from channels.layers import get_channel_layer
+
+from ops import metrics
+from realtime import events
+from realtime.connection import CLOSE_STREAMS_RESET, Connection
+from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, NumberedEvent
+from realtime.hub import Hub
+from realtime.streams_memory import MemoryStreamLog
+from testing.plugin import eventually_async
+
+
+class Socket:
+    """A socket's frames and close codes, as its ASGI send and close received them."""
+
+    def __init__(self, hub: Hub, *groups: str) -> None:
+        self.frames: list[Any] = []
+        self.closed: list[int] = []
+        self.connection = Connection(self._send, close=self._close)
+        hub.join(self.connection, *groups)
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self.frames.append(orjson.loads(message["text"]))
+
+    async def _close(self, code: int) -> None:
+        self.closed.append(code)
+
+
+@pytest.fixture
+def hub() -> Hub:
+    layer = get_channel_layer()
+    assert layer is not None
+    return Hub(layer, MemoryStreamLog(backlog=100, idle_expiry=3600), flush_interval=0.0, buffer_limit=1 << 20)
+
+
+def _numbered(event: events.Event, seq: int) -> NumberedEvent:
+    return NumberedEvent(event.group, seq, events.stamp(event.text, event.group, seq))
+
+
+def _likes(post_id: int, seq: int) -> NumberedEvent:
+    return _numbered(events.post_likes(post_id=post_id, like_count=seq, version=seq), seq)
+
+
+def test_sockets_that_follow_the_same_groups_share_one_bucket(hub: Hub) -> None:
+    first, second = Socket(hub, FEED_GROUP, "post.1"), Socket(hub, "post.1", FEED_GROUP)
+    assert first.connection.groups is second.connection.groups
+    hub.leave(second.connection, "post.1")
+    assert first.connection.groups == {FEED_GROUP, "post.1"} and second.connection.groups == {FEED_GROUP}
+    assert hub.member_counts() == {FEED_GROUP: 2, "post.1": 1}
+    assert hub.socket_count == 2
+
+
+async def test_each_socket_gets_its_share_of_a_round_as_one_frame(hub: Hub) -> None:
+    followers = [Socket(hub, FEED_GROUP, "post.1") for _ in range(2)]
+    feed_only = Socket(hub, FEED_GROUP)
+    other_post = Socket(hub, "post.2")
+    frames_sent = metrics.FRAMES_SENT._value.get()
+    hub.enqueue(_numbered(events.post_created({"id": 9}), 1))
+    hub.enqueue(_likes(1, 1))
+    hub.enqueue(_likes(3, 1))  # a post nobody here follows
+    await hub.deliver_round()
+    for follower in followers:
+        [frame] = follower.frames
+        assert frame["type"] == "batch"
+        assert [(e["type"], e["stream"]) for e in frame["events"]] == [
+            ("post.created", "feed"),
+            ("post.likes", "post.1"),
+        ]
+    assert followers[0].frames == followers[1].frames
+    assert [(e["type"], e["seq"]) for e in feed_only.frames] == [("post.created", 1)], "one event goes unbatched"
+    assert other_post.frames == []
+    assert metrics.FRAMES_SENT._value.get() == frames_sent + 3
+
+
+async def test_a_round_with_nothing_waiting_sends_nothing(hub: Hub) -> None:
+    socket = Socket(hub, FEED_GROUP)
+    await hub.deliver_round()
+    assert socket.frames == []
+    # Control: with an event waiting, the same round delivers it.
+    hub.enqueue(_numbered(events.post_deleted(post_id=4), 1))
+    await hub.deliver_round()
+    assert [e["type"] for e in socket.frames] == ["post.deleted"]
+
+
+async def test_a_held_socket_gets_the_rounds_frames_after_its_reply(hub: Hub) -> None:
+    held, free = Socket(hub, FEED_GROUP), Socket(hub, FEED_GROUP)
+    hub.hold(held.connection)
+    hub.enqueue(_numbered(events.post_created({"id": 1}), 1))
+    await hub.deliver_round()
+    assert held.frames == []
+    assert [e["type"] for e in free.frames] == ["post.created"], "control: the round went out"
+    await held._send({"text": events.pong()})  # the reply that had to come first
+    await hub.release(held.connection)
+    assert [e["type"] for e in held.frames] == ["pong", "post.created"]
+    # Released: the next round reaches it at once.
+    hub.enqueue(_numbered(events.post_deleted(post_id=1), 2))
+    await hub.deliver_round()
+    assert [e["type"] for e in held.frames][-1] == "post.deleted"
+
+
+async def test_a_socket_that_left_every_group_gets_nothing_more(hub: Hub) -> None:
+    leaving, staying = Socket(hub, FEED_GROUP, "post.1"), Socket(hub, FEED_GROUP, "post.1")
+    hub.leave_all(leaving.connection)
+    assert hub.member_counts() == {FEED_GROUP: 1, "post.1": 1}
+    hub.enqueue(_likes(1, 1))
+    await hub.deliver_round()
+    assert leaving.frames == []
+    assert [e["type"] for e in staying.frames] == ["post.likes"]
+
+
+async def test_the_last_leaderboard_is_kept_until_the_epoch_changes_and_the_feed_is_reset(hub: Hub) -> None:
+    socket = Socket(hub, FEED_GROUP, LEADERBOARD_GROUP)
+    hub.order.take_message("first", [])
+    board = _numbered(events.leaderboard(window_hours=24, entries=[], version=1), 1)
+    hub.enqueue(board)
+    assert hub.leaderboard_text == board.text
+    assert socket.closed == []
+    hub.order.take_message("second", [])  # the stream log lost its numbers
+    assert hub.leaderboard_text is None
+    await eventually_async(lambda: socket.closed == [CLOSE_STREAMS_RESET], "the feed's sockets were reset")
+    assert not socket.connection.open
