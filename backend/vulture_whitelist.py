@@ -13,7 +13,7 @@ from config import django_redis_cache, openapi, redis_pool, redis_servers, servi
 from core import parsers
 from feed import admin as feed_admin
 from ops import errors, logging, middleware
-from realtime import consumers, origin
+from realtime import origin
 from tests.accounts import test_backends
 from tests.deploy import test_stack
 from tests.faults import conftest as faults_conftest
@@ -31,9 +31,6 @@ uvicorn_keepalive.KeepaliveWebSocketProtocol
 parsers.StrictJSONParser
 logging.JsonFormatter
 middleware.SyncChainBoundary
-
-# Channels reads it on every consumer; this one has no layer of its own.
-consumers.FeedConsumer.channel_layer
 
 # Django's HttpRequest asks its subclasses for the scheme by this name.
 origin._HandshakeRequest._get_scheme

@@ -1,7 +1,15 @@
-"""The websocket consumer behind /ws/: hello, subscribe, unsubscribe, resume, ping, errors.
+"""The websocket session behind /ws/: hello, subscribe, unsubscribe, resume, ping, errors.
 
 Broadcasts never pass through this class: the process hub writes them to the socket's raw
-ASGI send. The consumer only answers the client and tells the hub what the socket follows.
+ASGI send. The session only answers the client and tells the hub what the socket follows.
+
+`SocketSession` is a plain ASGI application instance, one per socket, not a Channels
+consumer: Channels' AsyncConsumer gives every socket a channel of the layer (the process hub
+is the layer's only member here), runs each receive() as a task waited on with asyncio.wait
+(a task and a waiter alive as long as the socket), and closes stale database connections
+through a thread hop before every message. This session touches the database only through
+database_sync_to_async, which closes them itself, so a plain loop over the ASGI messages does
+the same work without any of it. Channels' WebsocketCommunicator drives it as any ASGI app.
 """
 
 import logging
@@ -11,8 +19,6 @@ from typing import Any
 
 import orjson
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from feed import selectors
@@ -23,6 +29,10 @@ from realtime import events, streams
 from realtime.connection import Connection
 from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, POST_GROUP_PREFIX, post_group
 from realtime.runtime import Runtime, get_runtime
+from realtime.uvicorn_direct import AsgiSend
+
+AsgiReceive = Callable[[], Awaitable[dict[str, Any]]]
+AsgiApp = Callable[[dict[str, Any], AsgiReceive, AsgiSend], Awaitable[None]]
 
 logger = logging.getLogger(__name__)
 
@@ -69,48 +79,47 @@ def _resume_request(message: dict[str, Any]) -> tuple[str, dict[str, int]]:
     return epoch, positions
 
 
-class FeedConsumer(AsyncWebsocketConsumer):
+class SocketSession:
+    """One /ws/ socket, from the handshake to the disconnect."""
+
     runtime: Runtime
     connection: Connection
-    _closing = False
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        # Sockets do not join the channel layer one by one (the process hub is its only
-        # member), so the client is this consumer's only source of messages. Channels' loop
-        # (await_many_dispatch) would run every receive() as a task waited on with
-        # asyncio.wait, a task and a waiter alive as long as the socket; awaiting receive()
-        # directly dispatches the same messages in the same order.
+    @classmethod
+    def as_asgi(cls) -> AsgiApp:
+        """The ASGI application that runs a session for each socket."""
+
+        async def app(scope: dict[str, Any], receive: AsgiReceive, send: AsgiSend) -> None:
+            await cls(scope, send).run(receive)
+
+        return app
+
+    def __init__(self, scope: dict[str, Any], send: AsgiSend) -> None:
         self.scope = scope
-        self.channel_layer = None
-        self.base_send = send
-        try:
-            while True:
-                await self.dispatch(await receive())
-        except StopConsumer:
-            pass
+        # The server's own send: the hub writes broadcasts through it (or around it).
+        self._send = send
+        self._closing = False
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Stock dispatch closes stale database connections through a thread hop before every
-        # message; this consumer touches the database only via database_sync_to_async, which
-        # does that itself, so frames skip the hop.
-        handler = getattr(self, self._handler_names[message["type"]], None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-    _handler_names = {
-        "websocket.connect": "websocket_connect",
-        "websocket.receive": "websocket_receive",
-        "websocket.disconnect": "websocket_disconnect",
-    }
+    async def run(self, receive: AsgiReceive) -> None:
+        """Handle the socket's ASGI messages in order until it disconnects."""
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.receive":
+                await self.receive(message.get("text"), message.get("bytes"))
+            elif kind == "websocket.connect":
+                await self.connect()
+            elif kind == "websocket.disconnect":
+                self.disconnect(message.get("code", 1005))
+                return
 
     async def connect(self) -> None:
         self.runtime = await get_runtime()
         self._tokens = float(settings.REALTIME["INBOUND_BURST"])
         self._tokens_at = time.monotonic()
-        self.connection = Connection(self.base_send, close=self._close_with, label=str(self.scope.get("client")))
+        self.connection = Connection(self._send, close=self.close, label=str(self.scope.get("client")))
         # Names the worker in the handshake answer, as X-Served-By does for HTTP.
-        await self.accept(headers=[(b"x-served-by", WORKER_ID.encode())])
+        await self._send({"type": "websocket.accept", "headers": [(b"x-served-by", WORKER_ID.encode())]})
         user = self.scope.get("user")
         hello_user = {"id": user.pk, "username": user.username} if user is not None and user.is_authenticated else None
         hub = self.runtime.hub
@@ -124,13 +133,13 @@ class FeedConsumer(AsyncWebsocketConsumer):
             except Exception:  # noqa: BLE001 - Redis down: no positions; a resume will resync
                 logger.warning("stream positions unavailable for a new socket", exc_info=True)
                 epoch, feed_seq = "", None
-            await self.send(text_data=events.hello(hello_user, epoch=epoch, feed_seq=feed_seq))
-            await self.send(text_data=hub.leaderboard_text or await self._leaderboard_from_database())
+            await self.send(events.hello(hello_user, epoch=epoch, feed_seq=feed_seq))
+            await self.send(hub.leaderboard_text or await self._leaderboard_from_database())
             await hub.release(self.connection)
         except BaseException:
-            # The peer vanished mid-handshake (or the task was cancelled). Channels calls no
-            # disconnect() for a consumer whose connect() failed, so leave the hub's groups
-            # here or stay in them forever.
+            # The peer vanished mid-handshake (or the task was cancelled). The session ends
+            # with the error, no disconnect() follows, so leave the hub's groups here or stay
+            # in them forever.
             hub.leave_all(self.connection)
             raise
         metrics.OPEN_SOCKETS.inc()
@@ -138,28 +147,31 @@ class FeedConsumer(AsyncWebsocketConsumer):
             "socket connected", extra={"user_id": hello_user and hello_user["id"], "client": self.connection.label}
         )
 
-    async def disconnect(self, code: int) -> None:
+    def disconnect(self, code: int) -> None:
         connection = getattr(self, "connection", None)
         if connection is None:
-            return
+            return  # the handshake never began
         self.runtime.hub.leave_all(connection)
         metrics.OPEN_SOCKETS.dec()
         logger.info("socket disconnected", extra={"code": code, "client": connection.label})
 
-    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+    async def send(self, text: str) -> None:
+        await self._send({"type": "websocket.send", "text": text})
+
+    async def close(self, code: int) -> None:
         """Close once: a flooder's frames keep coming after the close, and a second close
         raises in the server, which would skip this socket's cleanup in disconnect()."""
         if self._closing:
             return
         self._closing = True
-        await super().close(code=code, reason=reason)
+        await self._send({"type": "websocket.close", "code": code})
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
         if self._closing:
             return
         if not self._take_token():
             metrics.SOCKETS_CLOSED_FLOODING.inc()
-            await self.close(code=CLOSE_FLOODING)
+            await self.close(CLOSE_FLOODING)
             return
         try:
             message = self._parse(text_data, bytes_data)
@@ -168,7 +180,7 @@ class FeedConsumer(AsyncWebsocketConsumer):
                 raise ProtocolError("unknown_type", f"Unknown message type {message['type']!r}.")
             await handler(self, message)
         except ProtocolError as exc:
-            await self.send(text_data=events.error(exc.code, exc.detail))
+            await self.send(events.error(exc.code, exc.detail))
 
     # -- inbound message types ---------------------------------------------------------
 
@@ -185,15 +197,15 @@ class FeedConsumer(AsyncWebsocketConsumer):
         # and its version tells the client which count is newer.
         self.runtime.hub.join(self.connection, *new_groups)
         snapshot = await self.runtime.snapshots.read(post_ids)
-        await self.send(text_data=events.subscribed(self.runtime.presence.with_viewers(snapshot)))
+        await self.send(events.subscribed(self.runtime.presence.with_viewers(snapshot)))
 
     async def unsubscribe(self, message: dict[str, Any]) -> None:
         post_ids = _post_ids(message)
         self.runtime.hub.leave(self.connection, *map(post_group, post_ids))
-        await self.send(text_data=events.unsubscribed(post_ids))
+        await self.send(events.unsubscribed(post_ids))
 
     async def ping(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=events.pong())
+        await self.send(events.pong())
 
     @counts_resume_queries
     async def resume(self, message: dict[str, Any]) -> None:
@@ -217,14 +229,14 @@ class FeedConsumer(AsyncWebsocketConsumer):
                 resync += [name for name in known if name not in recovered]
             metrics.RESUMES.labels("recovered").inc(len(recovered))
             metrics.RESUMES.labels("resync").inc(len(resync))
-            await self.send(text_data=events.resumed(recovered=list(recovered), resync=resync))
+            await self.send(events.resumed(recovered=list(recovered), resync=resync))
             missed = [text for replay in recovered.values() for _, text in replay]
             for start in range(0, len(missed), REPLAY_EVENTS_PER_FRAME):
-                await self.send(text_data=events.batch(missed[start : start + REPLAY_EVENTS_PER_FRAME]))
+                await self.send(events.batch(missed[start : start + REPLAY_EVENTS_PER_FRAME]))
         finally:
             await hub.release(self.connection)
 
-    _handlers: dict[str, Callable[["FeedConsumer", dict[str, Any]], Awaitable[None]]] = {
+    _handlers: dict[str, Callable[["SocketSession", dict[str, Any]], Awaitable[None]]] = {
         "subscribe": subscribe,
         "unsubscribe": unsubscribe,
         "ping": ping,
@@ -274,6 +286,3 @@ class FeedConsumer(AsyncWebsocketConsumer):
         if hub.leaderboard_text is None:
             hub.leaderboard_text = text
         return text
-
-    async def _close_with(self, code: int) -> None:
-        await self.close(code=code)

@@ -1,5 +1,8 @@
 from django.urls import path
 
-from realtime.consumers import FeedConsumer
+from realtime.consumers import SocketSession
 
-websocket_urlpatterns = [path("ws/", FeedConsumer.as_asgi())]
+websocket_urlpatterns = [
+    # Channels' URLRouter routes ASGI applications with Django's path(), typed for views.
+    path("ws/", SocketSession.as_asgi()),  # type: ignore[arg-type]
+]

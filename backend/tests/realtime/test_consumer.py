@@ -233,3 +233,30 @@ async def test_flooding_client_is_disconnected(live_socket: Callable[..., Any], 
             closed = message
             break
     assert closed is not None and closed["code"] == 4008
+
+
+async def test_a_message_that_reads_no_database_costs_no_database_hop(
+    live_socket: Callable[..., Any], make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Channels' consumers close stale connections on the database thread before every
+    message; the session leaves that to database_sync_to_async, around the reads it makes."""
+    import channels.db
+
+    closes = 0
+    close_old_connections = channels.db.close_old_connections
+
+    def counting() -> None:
+        nonlocal closes
+        closes += 1
+        close_old_connections()
+
+    monkeypatch.setattr(channels.db, "close_old_connections", counting)
+    post = await sync_to_async(make_post)(await sync_to_async(make_user)())
+    socket = await live_socket()
+    before = closes
+    for _ in range(5):
+        await socket.request({"type": "ping"}, "pong")
+    assert closes == before
+    # Control: a subscribe reads the database, and the hop comes with that read.
+    await socket.request({"type": "subscribe", "post_ids": [post.pk]}, "subscribed")
+    assert closes > before
