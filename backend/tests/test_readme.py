@@ -44,3 +44,32 @@ def test_every_frontend_source_folder_is_named() -> None:
     assert "realtime" in folders
     for name in folders:
         assert f"`{name}/`" in described, f"frontend/src/{name}/ is missing from the README's layout table"
+
+
+def test_the_modules_a_backend_row_names_exist() -> None:
+    rows = {path: text for path, text in layout_rows().items() if path.startswith("backend/")}
+    checked = 0
+    for path, text in rows.items():
+        for name in re.findall(r"`([a-z_]+)/?`", text):
+            assert (REPO / path / f"{name}.py").is_file() or (REPO / path / name).is_dir(), (
+                f"the README's layout table names `{name}` in {path}, which has no such module"
+            )
+            checked += 1
+    assert checked >= 10  # positive control: the rows name modules and the scan found them
+
+
+def test_every_management_command_is_listed() -> None:
+    section = README.split("## Management commands", 1)[1].split("\n## ", 1)[0]
+    commands = sorted(p.stem for p in (REPO / "backend").glob("*/management/commands/*.py") if p.stem != "__init__")
+    assert "seed" in commands  # positive control: the scan finds the commands
+    for command in commands:
+        assert f"`manage.py {command}" in section, f"manage.py {command} is missing from the README's command table"
+
+
+def test_the_frontend_readme_names_every_source_folder_and_no_other() -> None:
+    text = (REPO / "frontend" / "README.md").read_text()
+    named = set(re.findall(r"^\| `src/([a-z]+)/`", text, re.MULTILINE))
+    assert "realtime" in named  # positive control: the table was found and read
+    folders = {p.name for p in (REPO / "frontend" / "src").iterdir() if p.is_dir()}
+    assert sorted(folders - named) == [], "frontend/src folders missing from frontend/README.md's table"
+    assert sorted(named - folders) == [], "frontend/README.md's table names folders that are not in frontend/src"
