@@ -4,15 +4,11 @@
 # PostgreSQL and Redis, run by honcho (deploy/Procfile) in the foreground until Ctrl-C.
 #   make stack        build, migrate, start          make stack-stop   stop it from elsewhere
 
-STACK_PORT ?= 8080
-STACK_WORKERS ?= 2
-STACK_HTTP_WORKERS ?= 2
-STACK_WORKER_PORT ?= 8181
-STACK_HTTP_PORT ?= 8182
-STACK_DIR ?= $(ROOT)/var/stack
+# The stack's own settings and their defaults live in deploy/stack.py, which reads them from
+# the environment (an empty one counts as unset): make only passes on what the command line
+# or .env gives. The database and Redis are make's to choose, as for make run.
 STACK_DATABASE ?= karmafeed
 STACK_REDIS_URL ?= redis://127.0.0.1:6379/0
-STACK_FRONTEND_ROOT ?= $(ROOT)/frontend/dist
 
 .PHONY: stack stack-stop
 
