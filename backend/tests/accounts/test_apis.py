@@ -11,11 +11,6 @@ from testing.plugin import ContractClient
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def alice(make_user: Callable[..., User]) -> User:
-    return make_user("alice")
-
-
 def test_csrf_endpoint_sets_cookie(contract_client: Callable[..., ContractClient]) -> None:
     client = contract_client()
     response = client.get("/api/auth/csrf/")

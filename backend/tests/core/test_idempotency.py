@@ -31,16 +31,6 @@ def create(client: ContractClient, path: str, body: Any, key: str | None = None)
     return client.django.post(path, data=orjson.dumps(body), content_type="application/json", headers=headers)
 
 
-@pytest.fixture
-def alice(make_user: Callable[..., User]) -> User:
-    return make_user("alice")
-
-
-@pytest.fixture
-def as_alice(alice: User, contract_client: Callable[..., ContractClient]) -> ContractClient:
-    return contract_client(alice)
-
-
 def test_a_retried_post_gets_the_first_answer_and_creates_nothing(as_alice: ContractClient) -> None:
     first = create(as_alice, "/api/posts/", {"content": "hello"}, key="k-1")
     again = create(as_alice, "/api/posts/", {"content": "hello"}, key="k-1")

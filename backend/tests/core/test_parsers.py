@@ -1,10 +1,7 @@
 """Request bodies a client can send are answered with a 4xx, never a 500."""
 
-from collections.abc import Callable
-
 import pytest
 
-from accounts.models import User
 from testing.plugin import ContractClient
 
 pytestmark = pytest.mark.django_db
@@ -12,11 +9,6 @@ pytestmark = pytest.mark.django_db
 
 def _nested(depth: int) -> bytes:
     return b'{"content": ' + b"[" * depth + b"]" * depth + b"}"
-
-
-@pytest.fixture
-def as_alice(make_user: Callable[..., User], contract_client: Callable[..., ContractClient]) -> ContractClient:
-    return contract_client(make_user("alice"))
 
 
 def _post_raw(client: ContractClient, body: bytes) -> object:

@@ -12,16 +12,6 @@ from tests.factories import make_post
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def alice(make_user: Callable[..., User]) -> User:
-    return make_user("alice")
-
-
-@pytest.fixture
-def as_alice(alice: User, contract_client: Callable[..., ContractClient]) -> ContractClient:
-    return contract_client(alice)
-
-
 def test_unsafe_methods_need_csrf(
     alice: User, as_alice: ContractClient, contract_client: Callable[..., ContractClient]
 ) -> None:
