@@ -4,6 +4,7 @@ import { api } from '../../api/client';
 import { ApiError, describeError } from '../../api/errors';
 import type { UserProfile } from '../../api/types';
 import { Avatar } from '../../components/Avatar';
+import { BackToFeed } from '../../components/BackToFeed';
 import { EmptyState, ErrorState, Spinner } from '../../components/StatusViews';
 import { useLiveState } from '../../state/store';
 import { useAuth } from '../auth/AuthContext';
@@ -73,11 +74,7 @@ function Profile({ username }: { username: string }) {
   const isMe = user?.id === profile.id;
   return (
     <div className="space-y-4">
-      <nav aria-label="Breadcrumb" className="text-sm">
-        <Link to="/" className="text-stone-500 hover:text-stone-900 hover:underline">
-          ← Feed
-        </Link>
-      </nav>
+      <BackToFeed />
       <section className="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm" aria-labelledby="profile-name">
         <div className="flex items-center gap-4">
           <Avatar username={profile.username} size="lg" />

@@ -1,5 +1,6 @@
 import { useCallback, useMemo, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router-dom';
+import { BackToFeed } from '../../components/BackToFeed';
 import { EmptyState, ErrorState, CardSkeleton } from '../../components/StatusViews';
 import { pluralize, useNow } from '../../lib/time';
 import { buildThreadRows } from '../../state/commentTree';
@@ -88,11 +89,7 @@ function Thread({ postId, focusId }: { postId: number; focusId: number | null })
 
   return (
     <div className="space-y-4">
-      <nav aria-label="Breadcrumb" className="text-sm">
-        <Link to="/" className="text-stone-500 hover:text-stone-900 hover:underline">
-          ← Feed
-        </Link>
-      </nav>
+      <BackToFeed />
       <h1 className="sr-only">{post.author ? `Post by ${post.author.username}` : 'A deleted post'}</h1>
       <PostCard post={post} like={likeOf(state, 'post', postId)} viewers={state.viewers[postId]} now={now} full />
 
