@@ -24,6 +24,7 @@ def test_the_module_carries_each_server_limit() -> None:
     assert f"MAX_POST_LENGTH = {Post.MAX_CONTENT_LENGTH:_};" in source
     assert f"MAX_COMMENT_LENGTH = {Comment.MAX_CONTENT_LENGTH:_};" in source
     assert f"MAX_FOLLOWED_POSTS = {settings.REALTIME['MAX_FOLLOWED_POSTS']:_};" in source
+    assert f"KARMA_WINDOW_HOURS = {settings.KARMA['WINDOW_HOURS']};" in source
 
 
 def test_the_protocol_description_states_the_same_limits() -> None:

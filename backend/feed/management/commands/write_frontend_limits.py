@@ -1,4 +1,4 @@
-"""Write the server's limits into the frontend, so the UI checks what the server enforces.
+"""Write the server's limits into the frontend, so the UI checks and says what the server enforces.
 
 The UI validates as you type (a counter, a disabled button) and follows no more posts than a
 socket may: it needs the numbers before any request, so they are a generated, committed
@@ -30,12 +30,14 @@ def frontend_limits_source() -> str:
         f"export const MAX_COMMENT_LENGTH = {Comment.MAX_CONTENT_LENGTH:_};",
         "/** The server follows at most this many posts per socket. */",
         f"export const MAX_FOLLOWED_POSTS = {settings.REALTIME['MAX_FOLLOWED_POSTS']:_};",
+        "/** Karma and the leaderboard count the likes of this many hours back. */",
+        f"export const KARMA_WINDOW_HOURS = {settings.KARMA['WINDOW_HOURS']:_};",
     ]
     return "\n".join(lines) + "\n"
 
 
 class Command(BaseCommand):
-    help = "Write frontend/src/generated/limits.ts from the server's content and follow limits."
+    help = "Write frontend/src/generated/limits.ts from the server's content, follow and karma window limits."
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = frontend_limits_path()

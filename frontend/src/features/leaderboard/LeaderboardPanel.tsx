@@ -1,6 +1,7 @@
 import { Link } from 'react-router-dom';
 import type { Leaderboard } from '../../api/types';
 import { Avatar } from '../../components/Avatar';
+import { KARMA_WINDOW_HOURS } from '../../generated/limits';
 import { useLeaderboard } from './useLeaderboard';
 
 const MEDALS = ['bg-amber-400 text-amber-950', 'bg-stone-300 text-stone-800', 'bg-orange-300 text-orange-950'];
@@ -10,7 +11,7 @@ function rankBadge(rank: number): string {
 }
 
 function windowLabel(leaderboard: Leaderboard | null): string {
-  return `Last ${leaderboard?.window_hours ?? 24} hours`;
+  return `Last ${leaderboard?.window_hours ?? KARMA_WINDOW_HOURS} hours`;
 }
 
 /** The full leaderboard card for the desktop sidebar. */
@@ -73,7 +74,7 @@ export function LeaderboardStrip() {
   const leaderboard = useLeaderboard();
   return (
     <section
-      aria-label="Top karma, last 24 hours"
+      aria-label={`Top karma, ${windowLabel(leaderboard).toLowerCase()}`}
       data-testid="leaderboard-compact"
       className="sticky top-14 z-20 -mx-4 bg-stone-50/90 px-4 py-2 backdrop-blur lg:hidden"
     >

@@ -6,6 +6,7 @@ import type { UserProfile } from '../../api/types';
 import { Avatar } from '../../components/Avatar';
 import { BackToFeed } from '../../components/BackToFeed';
 import { EmptyState, ErrorState, Spinner } from '../../components/StatusViews';
+import { KARMA_WINDOW_HOURS } from '../../generated/limits';
 import { useLiveState } from '../../state/store';
 import { useAuth } from '../auth/AuthContext';
 
@@ -90,7 +91,7 @@ function Profile({ username }: { username: string }) {
         </div>
         <dl className="mt-6 grid grid-cols-2 gap-3">
           <div className="rounded-xl bg-indigo-50 p-4">
-            <dt className="text-xs font-medium uppercase tracking-wide text-indigo-700">Karma, last 24 h</dt>
+            <dt className="text-xs font-medium uppercase tracking-wide text-indigo-700">Karma, last {KARMA_WINDOW_HOURS} h</dt>
             <dd className="mt-1 text-3xl font-semibold tabular-nums text-indigo-950" data-testid="karma-24h">
               {profile.karma_24h}
             </dd>
