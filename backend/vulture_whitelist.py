@@ -17,7 +17,7 @@ from realtime import origin
 from tests.accounts import test_backends
 from tests.deploy import test_stack
 from tests.faults import conftest as faults_conftest
-from tests.feed import test_schema_fuzz
+from tests.feed import test_like_roads, test_schema_fuzz
 from tests.realtime import test_convergence_property
 
 # Named by dotted path in config/settings.py (middleware classes: by pattern in pyproject.toml).
@@ -71,3 +71,9 @@ test_schema_fuzz.api_schema
 
 # The suite's session-wide autouse fixture (backend/conftest.py).
 conftest._forget_this_runs_stream_keys
+
+# An autouse fixture (tests/feed/test_like_roads.py).
+test_like_roads.connections_kept_open
+
+# Read by Django's HttpResponse.close() to send request_finished (feed.lean_likes sets it).
+SimpleNamespace()._handler_class

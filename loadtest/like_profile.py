@@ -5,7 +5,8 @@
 Run from the repository root with PostgreSQL and Redis up (`make services`). It migrates a
 fresh database, makes users, posts and sessions, then sends likes and unlikes straight to the
 WSGI application (no HTTP server, no sockets: those are measured by the bench) and measures
-process CPU (time.process_time) per request for stacks that add one layer at a time:
+process CPU (time.process_time, every thread of the process) per request for stacks that add
+one layer at a time, in interleaved rounds:
 
   django, no middleware   Django's handler, URL resolving and a plain view answering 200
   + middleware            the whole MIDDLEWARE chain, anonymous (no cookies)
@@ -14,19 +15,21 @@ process CPU (time.process_time) per request for stacks that add one layer at a t
   + like statement        the real like statement, pushes stubbed out
   + publish               everything, as served: the like path under test
 
-and the like road the WSGI application serves (config.wsgi.application), for comparison.
-The increments are the cost of each layer. A cProfile of the full path follows.
+and the lean like road (feed.lean_likes, what the WSGI workers serve) for comparison. The
+increments are the cost of each layer. A cProfile of each road follows.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import importlib
 import io
 import os
 import pstats
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -43,7 +46,9 @@ def _plain_view(request: Any, **kwargs: Any) -> Any:
     from django.http import HttpResponse
 
     # Touch the user as the like view does, so the session and user loads happen.
-    assert request.user.is_authenticated is not None
+    user = getattr(request, "user", None)  # absent without the middleware
+    if user is not None and user.is_authenticated:
+        user.get_username()
     return HttpResponse(b'{"liked":true,"like_count":1,"version":1}', content_type="application/json")
 
 
@@ -121,16 +126,20 @@ def _patched(target: Any, name: str, value: Any) -> Iterator[None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m loadtest.like_profile", description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=1000, help="requests per stage and round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--database", default="karmafeed_like_profile")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--posts", type=int, default=200)
+    parser.add_argument("--cprofile", action="store_true", help="also print a cProfile of each road")
     args = parser.parse_args()
 
     stack.require_tools()
     database = stack.Database(args.database)
     database.recreate()
     env = stack.server_env(database, redis_db=14)
+    # A few users send every like: the throttle still runs, but never refuses.
+    env["KARMAFEED_THROTTLE_LIKE"] = "10000000/min"
     stack.manage(["migrate", "--noinput"], env, what="migrate")
     os.environ.update(env)
     sys.path.insert(0, str(stack.BACKEND_DIR))
@@ -201,47 +210,69 @@ def _profile(args: argparse.Namespace) -> None:
             out.append(_environ(method, f"/api/posts/{post_id}/like/", cookies, csrf if logged_in else None))
         return out
 
-    import config.wsgi
+    import config.wsgi  # noqa: F401 - the WSGI workers' setup (their leaderboard thread)
+    from feed.lean_likes import LeanLikes
 
-    full = config.wsgi.application
-    rows: list[tuple[str, float]] = []
     with override_settings(MIDDLEWARE=[], ROOT_URLCONF=__name__):
         bare_django = WSGIHandler()
-        rows.append(("django, no middleware", _drive(bare_django, like_requests(logged_in=False))))
     with override_settings(ROOT_URLCONF=__name__):
         chain = WSGIHandler()
-        rows.append(("+ middleware (anonymous)", _drive(chain, like_requests(logged_in=False))))
-        rows.append(("+ session and user", _drive(chain, like_requests())))
     django_view = WSGIHandler()
+    lean = LeanLikes(WSGIHandler())
     unchanged = likes.LikeWrite(True, 1, 1, changed=False, author_id=0, post_id=0)
-    with _patched(services.likes, "write", lambda *a, **k: unchanged):
-        rows.append(("DRF like view, write stubbed", _drive(django_view, like_requests())))
-    with (
-        _patched(services, "publish_after_commit", lambda *a, **k: None),
-        _patched(services, "request_leaderboard_refresh_after_commit", lambda *a, **k: None),
-    ):
-        rows.append(("+ like statement (no pushes)", _drive(django_view, like_requests())))
-    rows.append(("+ publish (the DRF like path)", _drive(django_view, like_requests())))
-    if full is not django_view:
-        rows.append(("config.wsgi.application", _drive(full, like_requests())))
+    no_pushes = (
+        (services, "publish_after_commit", lambda *a, **k: None),
+        (services, "request_leaderboard_refresh_after_commit", lambda *a, **k: None),
+    )
+    lean_name = "the lean like road"
+    # name, app, logged in, URLconf of the plain view, patches
+    stages: list[tuple[str, WSGIApp, bool, str | None, tuple[tuple[Any, str, Any], ...]]] = [
+        ("django, no middleware", bare_django, False, __name__, ()),
+        ("+ middleware (anonymous)", chain, False, __name__, ()),
+        ("+ session and user", chain, True, __name__, ()),
+        (
+            "DRF like view, write stubbed",
+            django_view,
+            True,
+            None,
+            ((services.likes, "write", lambda *a, **k: unchanged),),
+        ),
+        ("+ like statement (no pushes)", django_view, True, None, no_pushes),
+        ("+ publish (the DRF like path)", django_view, True, None, ()),
+        (lean_name, lean, True, None, ()),
+    ]
+    # Rounds, each stage once per round: the host's load drifts, and each stage sees the same drift.
+    measured: dict[str, list[float]] = {name: [] for name, *_ in stages}
+    for _ in range(args.rounds):
+        for name, app, logged_in, urlconf, patches in stages:
+            requests = like_requests(logged_in=logged_in)
+            with contextlib.ExitStack() as stack_of_patches:
+                if urlconf is not None:
+                    stack_of_patches.enter_context(override_settings(ROOT_URLCONF=urlconf))
+                for target, attribute, value in patches:
+                    stack_of_patches.enter_context(_patched(target, attribute, value))
+                measured[name].append(_drive(app, requests))
 
-    print(f"\nserver CPU per like request, in-process, {args.requests} requests per row (ms):")
+    print(f"\nserver CPU per like request, in-process, median of {args.rounds} rounds of {args.requests} (ms):")
     previous = 0.0
-    for name, ms in rows:
-        delta = "" if name == "config.wsgi.application" else f"  (+{ms - previous:.3f})"
-        print(f"  {name:32s} {ms:7.3f}{delta}")
-        if name != "config.wsgi.application":
+    for name, values in measured.items():
+        ms = statistics.median(values)
+        delta = "" if name == lean_name else f"  (+{ms - previous:.3f})"
+        rounds = " / ".join(f"{v:.2f}" for v in values)
+        print(f"  {name:32s} {ms:7.3f}{delta:12s} rounds: {rounds}")
+        if name != lean_name:
             previous = ms
-
-    profiler = cProfile.Profile(time.process_time)
-    requests = like_requests()
-    profiler.enable()
-    _drive(django_view, requests)
-    profiler.disable()
-    text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(40)
-    print("\nThe DRF like path, cProfile (by own time):")
-    print(text.getvalue())
+    if args.cprofile:
+        for title, app in (("the DRF like path", django_view), (lean_name, lean)):
+            profiler = cProfile.Profile(time.process_time)
+            requests = like_requests()
+            profiler.enable()
+            _drive(app, requests)
+            profiler.disable()
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(40)
+            print(f"\n{title}, cProfile (by own time):")
+            print(text.getvalue())
 
 
 if __name__ == "__main__":

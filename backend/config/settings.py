@@ -404,6 +404,13 @@ if HTTPS:
     # /api/health/ answers the load balancer over plain HTTP inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^api/health/(live/)?$", r"^metrics$"]
 
+# How the WSGI workers answer likes and unlikes (feed.lean_likes): "lean", Django's middleware
+# and the like service without URL resolving and DRF; "django", the full request cycle. Both
+# answer alike (tests/feed/test_like_roads.py); the second is there to compare and to fall back on.
+LIKE_ROAD = env_str("KARMAFEED_LIKE_ROAD", "lean")
+if LIKE_ROAD not in ("lean", "django"):
+    raise ImproperlyConfigured(f"KARMAFEED_LIKE_ROAD must be lean or django, got {LIKE_ROAD!r}")
+
 # --- Logging: JSON lines on stdout ----------------------------------------------------
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
 LOGGING = {
