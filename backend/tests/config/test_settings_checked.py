@@ -80,3 +80,9 @@ def test_the_trusted_proxy_count_reaches_the_throttles() -> None:
 
 def test_the_like_rate_is_checked() -> None:
     _refused("KARMAFEED_THROTTLE_LIKE", KARMAFEED_THROTTLE_LIKE="lots")
+
+
+def test_the_like_road_is_checked() -> None:
+    assert settings_values("LIKE_ROAD")["LIKE_ROAD"] == "lean"
+    assert settings_values("LIKE_ROAD", KARMAFEED_LIKE_ROAD="django")["LIKE_ROAD"] == "django"
+    _refused("KARMAFEED_LIKE_ROAD", KARMAFEED_LIKE_ROAD="fast")
