@@ -270,8 +270,8 @@ def _profile(args: argparse.Namespace) -> None:
             _drive(app, requests)
             profiler.disable()
             text = io.StringIO()
-            pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(40)
-            print(f"\n{title}, cProfile (by own time):")
+            pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
+            print(f"\n{title}, cProfile (cumulative):")
             print(text.getvalue())
 
 
