@@ -24,6 +24,8 @@ from typing import Any
 
 from loadtest import stack
 
+# Imported by name by the servers (run as a script, this module is __main__).
+_MODULE = "loadtest.http_floor"
 _BODY = b'{"liked":true,"like_count":1,"version":1}'
 _HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(_BODY)))]
 _RAW_HEADERS = [(name.encode(), value.encode()) for name, value in _HEADERS]
@@ -54,7 +56,7 @@ def _argv(kind: list[str], port: int) -> list[str]:
     if kind[0] == "gunicorn":
         return [
             str(stack.VENV_BIN / "gunicorn"),
-            "loadtest.http_floor:wsgi_app",
+            f"{_MODULE}:{wsgi_app.__name__}",
             "--config",
             str(stack.GUNICORN_CONFIG),
             *kind[1:],
@@ -71,7 +73,7 @@ def _argv(kind: list[str], port: int) -> list[str]:
         stack.PYTHON,
         "-m",
         "uvicorn",
-        "loadtest.http_floor:asgi_app",
+        f"{_MODULE}:{asgi_app.__name__}",
         "--http",
         "httptools",
         "--loop",
