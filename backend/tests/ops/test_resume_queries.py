@@ -12,6 +12,8 @@ from prometheus_client import REGISTRY
 from accounts.models import User
 from feed import services
 from ops.resume_queries import counts_resume_queries
+from realtime import streams
+from testing.plugin import eventually_async
 from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,10 +53,17 @@ async def test_a_resume_within_the_backlog_counts_no_query(
     await away.communicator.disconnect()
     await sync_to_async(services.comment_create)(author=fan, post_id=post.pk, content="while away")
     await sync_to_async(services.post_like_set)(user=fan, post_id=post.pk)
+    # A like count is numbered once its coalescing window has passed: wait until it is in the backlog.
+    stream = f"post.{post.pk}"
+
+    async def numbered() -> bool:
+        return (await streams.get_log().apositions([stream])).seqs[stream] == positions[stream] + 2
+
+    await eventually_async(numbered, "the comment and the like numbered in the post's stream")
     back = await live_socket()
     before = resume_counters()
     answer = await back.resume(positions, epoch=epoch)
     await back.wait_for("post.likes", post_id=post.pk)
-    assert answer["resync"] == [] and f"post.{post.pk}" in answer["recovered"]
+    assert answer["resync"] == [] and stream in answer["recovered"]
     queries, resumes = resume_counters()
     assert (queries - before[0], resumes - before[1]) == (0, 1)
