@@ -21,7 +21,6 @@ websocket bytes too, for the sockets written straight into uvicorn's transport
 
 import asyncio
 import logging
-from collections.abc import Iterable
 
 from channels.layers import BaseChannelLayer
 
@@ -31,26 +30,13 @@ from realtime.connection import Connection, reset
 from realtime.events import EVENTS_GROUP, FEED_GROUP, LEADERBOARD_GROUP, HubMessage, NumberedEvent
 from realtime.stream_order import StreamOrder
 from realtime.streams import StreamLog
+from realtime.tasks import cancel_and_wait
 from realtime.uvicorn_direct import text_frame
 
 logger = logging.getLogger(__name__)
 
 # After this many socket writes the delivery loop yields, so requests on the same loop run.
 SENDS_PER_YIELD = 500
-
-
-async def cancel_and_wait(tasks: Iterable["asyncio.Task[None]"]) -> None:
-    """Cancel tasks and wait until they ended, cancelling again any that swallowed it.
-
-    On Python 3.11 asyncio.wait_for (which redis-py uses inside its commands) can swallow a
-    cancel that lands as the inner call completes; the task then goes on as if never told.
-    """
-    pending = list(tasks)
-    while pending:
-        for task in pending:
-            task.cancel()
-        await asyncio.wait(pending, timeout=0.5)
-        pending = [task for task in pending if not task.done()]
 
 
 class Hub:

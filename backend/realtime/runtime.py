@@ -22,9 +22,10 @@ from django.db import transaction
 
 from realtime import presence, publish, streams
 from realtime.events import Event
-from realtime.hub import Hub, cancel_and_wait
+from realtime.hub import Hub
 from realtime.leaderboard import refresh_forever
 from realtime.snapshots import SnapshotReader
+from realtime.tasks import cancel_and_wait
 
 
 class ThreadRuntime(Protocol):
