@@ -13,9 +13,9 @@ events as one frame; sockets that follow the same groups share the same encoded 
 counts are coalesced before they are numbered, by the publisher and the stream log: an
 event that got a seq is always delivered.)
 
-Sockets are kept in buckets by the exact set of groups they are in, so a delivery round
-works out each bucket's share once, not each socket's. Each share is framed once as
-websocket bytes too, for the sockets written straight into uvicorn's transport
+Sockets are kept in buckets by the exact set of groups they are in (realtime/membership.py),
+so a delivery round works out each bucket's share once, not each socket's. Each share is
+framed once as websocket bytes too, for the sockets written straight into uvicorn's transport
 (realtime/uvicorn_direct.py); the others get the text through their ASGI send.
 """
 
@@ -28,6 +28,7 @@ from ops import metrics
 from realtime import events
 from realtime.connection import Connection, reset
 from realtime.events import EVENTS_GROUP, FEED_GROUP, LEADERBOARD_GROUP, HubMessage, NumberedEvent
+from realtime.membership import Membership
 from realtime.stream_order import StreamOrder
 from realtime.streams import StreamLog
 from realtime.tasks import cancel_and_wait
@@ -53,11 +54,7 @@ class Hub:
         self._check_interval = check_interval
         self._flush_interval = flush_interval
         self._buffer_limit = buffer_limit
-        self._members: dict[str, set[Connection]] = {}
-        # Sockets by the exact set of groups they are in; a round computes each bucket's share once.
-        self._buckets: dict[frozenset[str], set[Connection]] = {}
-        # Each bucket's key by itself, to find the shared instance of a set of groups.
-        self._shared_group_sets: dict[frozenset[str], frozenset[str]] = {}
+        self.members = Membership()
         self._pending: list[NumberedEvent] = []
         self._wake = asyncio.Event()
         self._channel: str | None = None
@@ -67,14 +64,10 @@ class Hub:
         self.order = StreamOrder(
             log,
             release=self._queue,
-            reset_stream=lambda stream: reset(self._members.get(stream, ())),
+            reset_stream=lambda stream: reset(self.members.of(stream)),
             reset_all=self._reset_every_socket,
-            followed=self._members.keys,
+            followed=self.members.groups,
         )
-
-    @property
-    def socket_count(self) -> int:
-        return len(self._members.get(FEED_GROUP, ()))
 
     async def start(self) -> None:
         self._channel = await self._layer.new_channel(prefix="hub.")
@@ -95,55 +88,26 @@ class Hub:
         await cancel_and_wait([*self._tasks, *self.order.repairs])
         self._tasks = []
 
-    # -- membership ---------------------------------------------------------------------
+    # -- membership (the consumer and presence ask the hub) -------------------------------
 
-    def _move(self, conn: Connection, groups: frozenset[str]) -> None:
-        """Put the socket in the bucket of exactly these groups.
-
-        Each distinct set of groups exists once, as its bucket's key, and every socket in the
-        bucket points at that one frozenset: thousands of sockets that follow the same posts
-        cost one set, not a mutable set and a frozen copy each.
-        """
-        old = self._buckets.get(conn.groups)
-        if old is not None:
-            old.discard(conn)
-            if not old:
-                del self._buckets[conn.groups]
-                del self._shared_group_sets[conn.groups]
-        if groups:
-            groups = self._shared_group_sets.setdefault(groups, groups)
-            self._buckets.setdefault(groups, set()).add(conn)
-        conn.groups = groups
+    @property
+    def socket_count(self) -> int:
+        return self.members.socket_count
 
     def join(self, conn: Connection, *groups: str) -> None:
-        new_groups = [group for group in groups if group not in conn.groups]
-        if not new_groups:
-            return
-        self._move(conn, conn.groups.union(new_groups))
-        for group in new_groups:
-            self._members.setdefault(group, set()).add(conn)
+        self.members.join(conn, *groups)
 
     def leave(self, conn: Connection, *groups: str) -> None:
-        old_groups = [group for group in groups if group in conn.groups]
-        if not old_groups:
-            return
-        self._move(conn, conn.groups.difference(old_groups))
-        for group in old_groups:
-            members = self._members.get(group)
-            if members is not None:
-                members.discard(conn)
-                if not members:
-                    del self._members[group]
+        self.members.leave(conn, *groups)
 
     def leave_all(self, conn: Connection) -> None:
-        conn.open = False
-        self.leave(conn, *conn.groups)
+        self.members.leave_all(conn)
 
     def member_count(self, group: str) -> int:
-        return len(self._members.get(group, ()))
+        return self.members.member_count(group)
 
     def member_counts(self) -> dict[str, int]:
-        return {group: len(members) for group, members in self._members.items()}
+        return self.members.member_counts()
 
     # -- inbound: from the channel layer, in each stream's order --------------------------
 
@@ -169,14 +133,14 @@ class Hub:
     def _queue(self, event: NumberedEvent) -> None:
         if event.stream == LEADERBOARD_GROUP:
             self.leaderboard_text = event.text
-        if event.stream not in self._members:
+        if not self.members.wanted(event.stream):
             return  # every worker hears every event; this one has no socket that wants it
         self._pending.append(event)
         self._wake.set()
 
     def _reset_every_socket(self) -> None:
         self.leaderboard_text = None
-        reset(self._members.get(FEED_GROUP, ()))
+        reset(self.members.of(FEED_GROUP))
 
     def position(self, stream: str) -> int | None:
         """The last seq of `stream` this hub took in order, if it has heard of the stream."""
@@ -226,7 +190,7 @@ class Hub:
         groups_in_round = {event.stream for event in batch}
         frames: dict[tuple[int, ...], tuple[str, bytes]] = {}
         sent = events_sent = 0
-        for bucket, members in list(self._buckets.items()):
+        for bucket, members in list(self.members.buckets()):
             if bucket.isdisjoint(groups_in_round):
                 continue
             # This bucket's share of the round's events, in arrival order.

@@ -50,15 +50,6 @@ def _likes(post_id: int, seq: int) -> NumberedEvent:
     return _numbered(events.post_likes(post_id=post_id, like_count=seq, version=seq), seq)
 
 
-def test_sockets_that_follow_the_same_groups_share_one_bucket(hub: Hub) -> None:
-    first, second = Socket(hub, FEED_GROUP, "post.1"), Socket(hub, "post.1", FEED_GROUP)
-    assert first.connection.groups is second.connection.groups
-    hub.leave(second.connection, "post.1")
-    assert first.connection.groups == {FEED_GROUP, "post.1"} and second.connection.groups == {FEED_GROUP}
-    assert hub.member_counts() == {FEED_GROUP: 2, "post.1": 1}
-    assert hub.socket_count == 2
-
-
 async def test_each_socket_gets_its_share_of_a_round_as_one_frame(hub: Hub) -> None:
     followers = [Socket(hub, FEED_GROUP, "post.1") for _ in range(2)]
     feed_only = Socket(hub, FEED_GROUP)

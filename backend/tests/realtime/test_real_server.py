@@ -63,7 +63,7 @@ async def test_events_of_one_round_arrive_as_one_batch_frame_shared_by_sockets(s
     unfollowed = events.post_likes(post_id=8, like_count=1, version=1)
     hub.enqueue(NumberedEvent(unfollowed.group, 1, events.stamp(unfollowed.text, unfollowed.group, 1)))
     # No compression, as `make run` serves: each socket takes the hub's pre-framed path.
-    assert all(conn.direct for conn in hub._members["feed"])
+    assert all(conn.direct for conn in hub.members.of("feed"))
     frames = [await asyncio.wait_for(client.recv(), 2) for client in clients]
     assert len(set(frames)) == 1, "sockets with the same share get the same encoded frame"
     frame = orjson.loads(frames[0])
