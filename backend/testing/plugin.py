@@ -42,6 +42,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connections
 from django.test import Client
+from prometheus_client import REGISTRY
 
 from accounts.models import User
 from realtime.runtime import stop_runtime
@@ -118,6 +119,13 @@ async def eventually_async(
         if failure is not None:
             raise failure
         await asyncio.sleep(POLL_INTERVAL)
+
+
+def resume_counters() -> tuple[float, float]:
+    """(statements run inside resumes, resumes answered) in this process, from /metrics' registry."""
+    queries = REGISTRY.get_sample_value("karmafeed_resume_queries_total") or 0.0
+    resumes = REGISTRY.get_sample_value("karmafeed_resume_messages_total") or 0.0
+    return queries, resumes
 
 
 @pytest.fixture
