@@ -4,7 +4,8 @@ A like count is an absolute value with a version, so of several counts for one o
 wait to be sent only the highest version needs a `seq`: the others would be numbered, kept in
 the backlog and delivered to every socket only to be overwritten at once. Letting a count
 wait a short window before it is sent lets the counts of a burst of likes meet here, before
-the stream log numbers them. Every other event is due at once and keeps commit order.
+the stream log numbers them. Every other event is due at once and keeps commit order (the
+leaderboard and presence events still replace a queued one of theirs, without waiting).
 
 Pure bookkeeping, no clock, thread or event loop: the publishers (realtime.publish) pass the
 time in and do their own waiting and locking.
@@ -43,7 +44,7 @@ class CoalescingQueue:
     def add(self, event: Event, now: float) -> int:
         """Queue a committed event; how many of the oldest events were dropped to make room."""
         self._put(event)
-        due = now + self._window if event.coalesce_key is not None else now
+        due = now + self._window if event.waits_to_coalesce else now
         self._due = due if self._due is None else min(self._due, due)
         return self._trim()
 

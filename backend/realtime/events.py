@@ -36,6 +36,10 @@ class Event:
     # version wins. None: the event is delivered as it is.
     coalesce_key: str | None = None
     version: int = 0
+    # A like count: it may wait the publishers' coalescing window so that newer counts of the
+    # same object replace it before it is numbered. Every other event is sent at once (the
+    # leaderboard and presence keep their own pace and promises).
+    waits_to_coalesce: bool = False
     # False for presence (post.viewers): delivered to the group's sockets but not numbered,
     # not kept for resumes.
     in_stream: bool = True
@@ -93,7 +97,9 @@ def post_created(post: dict[str, Any]) -> Event:
 
 def post_likes(*, post_id: int, like_count: int, version: int) -> Event:
     text = encode(_stamped({"type": "post.likes", "post_id": post_id, "like_count": like_count, "version": version}))
-    return Event(post_group(post_id), text, coalesce_key=f"post.likes:{post_id}", version=version)
+    return Event(
+        post_group(post_id), text, coalesce_key=f"post.likes:{post_id}", version=version, waits_to_coalesce=True
+    )
 
 
 def comment_created(*, post_id: int, comment: dict[str, Any], comment_count: int) -> Event:
@@ -110,7 +116,11 @@ def comment_likes(*, post_id: int, comment_id: int, like_count: int, version: in
         "version": version,
     }
     return Event(
-        post_group(post_id), encode(_stamped(payload)), coalesce_key=f"comment.likes:{comment_id}", version=version
+        post_group(post_id),
+        encode(_stamped(payload)),
+        coalesce_key=f"comment.likes:{comment_id}",
+        version=version,
+        waits_to_coalesce=True,
     )
 
 

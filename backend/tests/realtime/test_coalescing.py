@@ -8,7 +8,17 @@ from realtime.events import Event
 
 # Built by hand, without the builders' timestamps, so that equal events compare equal.
 def like(post_id: int, version: int) -> Event:
-    return Event(f"post.{post_id}", f'{{"like":{version}}}', coalesce_key=f"post.likes:{post_id}", version=version)
+    return Event(
+        f"post.{post_id}",
+        f'{{"like":{version}}}',
+        coalesce_key=f"post.likes:{post_id}",
+        version=version,
+        waits_to_coalesce=True,
+    )
+
+
+def leaderboard(version: int) -> Event:
+    return Event("leaderboard", f'{{"leaderboard":{version}}}', coalesce_key="leaderboard", version=version)
 
 
 def deleted(comment_id: int) -> Event:
@@ -39,6 +49,16 @@ def test_a_like_count_is_due_after_the_window_other_events_at_once() -> None:
     assert queue.due_at() == 10.25
     queue.add(deleted(1), now=10.21)
     assert queue.due_at() == 10.21
+
+
+def test_the_leaderboard_replaces_a_queued_one_but_does_not_wait() -> None:
+    # Its push has its own pace and promise (within 1 s of a like); a window would only add delay.
+    queue = CoalescingQueue(window=0.25, limit=100)
+    queue.add(like(1, 1), now=3.0)
+    queue.add(leaderboard(1), now=3.1)
+    assert queue.due_at() == 3.1
+    queue.add(leaderboard(2), now=3.1)
+    assert queue.take() == [like(1, 1), leaderboard(2)]
 
 
 def test_a_zero_window_sends_like_counts_at_once() -> None:
