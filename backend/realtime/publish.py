@@ -162,7 +162,7 @@ class Publisher:
         failures = 0
         while True:
             await self._until_due()
-            unsent = await self._send(self._queue.take())
+            unsent = await self._send(self._queue.take(time.monotonic()))
             if not unsent:
                 failures = 0
                 continue
@@ -173,7 +173,7 @@ class Publisher:
 
     async def flush(self) -> None:
         """Send what is still queued, one try (the loop is stopping: no task to retry)."""
-        _count_dropped(len(await self._send(self._queue.take())))
+        _count_dropped(len(await self._send(self._queue.take_all())))
 
     @staticmethod
     async def _send(batch: list[Event]) -> list[Event]:
@@ -259,10 +259,10 @@ class ThreadPublisher:
         while True:
             due = self._queue.due_at()
             if self._stopping:
-                return self._queue.take() if due is not None else None
+                return self._queue.take_all() if due is not None else None
             now = time.monotonic()
             if due is not None and due <= now:
-                return self._queue.take()
+                return self._queue.take(now)
             self._changed.wait(None if due is None else due - now)
 
     @staticmethod
