@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core import signals
 from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import close_old_connections
+from django.db import OperationalError, close_old_connections
 from django.middleware.csrf import _get_new_csrf_string
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -252,3 +252,23 @@ def test_both_roads_send_the_same_headers(make_user: Callable[..., User], author
         assert lean_answer.comparable_headers == django_answer.comparable_headers
         assert lean_answer.body == django_answer.body
         assert lean_answer.headers["X-Request-ID"]
+
+
+def test_a_database_outage_is_the_same_503(
+    make_user: Callable[..., User], author: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(**kwargs: Any) -> services.LikeState:
+        raise OperationalError("connection refused")
+
+    post = make_post(author)
+    answers = []
+    for road in ("django", "lean"):
+        with monkeypatch.context() as patched:
+            patched.setattr(services, "post_like_set", unavailable)
+            answers.append(Browser(app_for(road), make_user()).send("POST", f"/api/posts/{post.pk}/like/"))
+    django_answer, lean_answer = answers
+    assert (lean_answer.status, lean_answer.headers["Retry-After"]) == (503, "5")
+    assert lean_answer.body == django_answer.body == {"detail": "The database is unavailable; try again shortly."}
+    assert lean_answer.comparable_headers == django_answer.comparable_headers
+    # Positive control: with the database back, the same like is answered.
+    assert Browser(app_for("lean"), make_user()).send("POST", f"/api/posts/{post.pk}/like/").status == 200
