@@ -268,7 +268,7 @@ REALTIME = {
     "FLUSH_INTERVAL": env_float("REALTIME_FLUSH_INTERVAL", 0.1),
     # A like count waits at most this long (seconds; set in ms) before it is numbered, so the
     # counts of a burst of likes on one object take one seq. Other events go at once.
-    "COALESCE_WINDOW": env_milliseconds("REALTIME_COALESCE_WINDOW_MS", 100, maximum=5000),
+    "COALESCE_WINDOW": env_milliseconds("REALTIME_COALESCE_WINDOW_MS", 250, maximum=5000),
     # A socket whose unsent output exceeds this many bytes is closed; the client reconnects.
     "SOCKET_BUFFER_LIMIT": env_int("REALTIME_SOCKET_BUFFER_LIMIT", 1_048_576),
     "MAX_FOLLOWED_POSTS": 100,
