@@ -2,6 +2,8 @@
 
 Broadcasts never pass through this class: the process hub writes them to the socket's raw
 ASGI send. The session only answers the client and tells the hub what the socket follows.
+It acts on frames realtime/client_messages.py has already read and checked, and closes a
+socket that sends faster than its realtime/token_bucket.py allows.
 
 `SocketSession` is a plain ASGI application instance, one per socket, not a Channels
 consumer: Channels' AsyncConsumer gives every socket a channel of the layer (the process hub
@@ -13,11 +15,9 @@ the same work without any of it. Channels' WebsocketCommunicator drives it as an
 """
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -26,9 +26,11 @@ from ops import metrics
 from ops.middleware import WORKER_ID
 from ops.resume_queries import counts_resume_queries
 from realtime import events, streams
+from realtime.client_messages import ProtocolError, parse_frame, parse_post_ids, parse_resume
 from realtime.connection import Connection
 from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, POST_GROUP_PREFIX, post_group
 from realtime.runtime import Runtime, get_runtime
+from realtime.token_bucket import TokenBucket
 from realtime.uvicorn_direct import AsgiSend
 
 AsgiReceive = Callable[[], Awaitable[dict[str, Any]]]
@@ -39,44 +41,8 @@ logger = logging.getLogger(__name__)
 # Close codes (4000-4999 are the application's own); the hub closes with its own two,
 # realtime.connection.CLOSE_TOO_SLOW (4009) and CLOSE_STREAMS_RESET (4010).
 CLOSE_FLOODING = 4008
-# Ids are 64-bit signed database keys: a larger number is no post's, and no database takes it.
-MAX_POST_ID = 2**63 - 1
 # Events per frame when a resume replays what a client missed.
 REPLAY_EVENTS_PER_FRAME = 200
-
-
-class ProtocolError(Exception):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-
-def _post_ids(message: dict[str, Any]) -> list[int]:
-    ids = message.get("post_ids")
-    if not isinstance(ids, list) or not ids:
-        raise ProtocolError("invalid_fields", "post_ids must be a non-empty list of post ids.")
-    if len(ids) > settings.REALTIME["MAX_FOLLOWED_POSTS"]:
-        raise ProtocolError(
-            "too_many_follows", f"A socket follows at most {settings.REALTIME['MAX_FOLLOWED_POSTS']} posts."
-        )
-    if not all(type(i) is int and 0 < i <= MAX_POST_ID for i in ids):
-        raise ProtocolError("invalid_fields", f"post_ids must contain integers from 1 to {MAX_POST_ID} only.")
-    return list(dict.fromkeys(ids))
-
-
-def _resume_request(message: dict[str, Any]) -> tuple[str, dict[str, int]]:
-    epoch, positions = message.get("epoch"), message.get("positions")
-    if not isinstance(epoch, str):
-        raise ProtocolError("invalid_fields", "resume needs the epoch of the hello frame, a string.")
-    if not isinstance(positions, dict) or not all(
-        streams.is_well_formed(name) and type(seq) is int and seq >= 0 for name, seq in positions.items()
-    ):
-        raise ProtocolError("invalid_fields", "positions must map stream names to integers >= 0.")
-    limit = settings.REALTIME["MAX_FOLLOWED_POSTS"] + 2
-    if len(positions) > limit:
-        raise ProtocolError("invalid_fields", f"A resume names at most {limit} streams.")
-    return epoch, positions
 
 
 class SocketSession:
@@ -115,8 +81,7 @@ class SocketSession:
 
     async def connect(self) -> None:
         self.runtime = await get_runtime()
-        self._tokens = float(settings.REALTIME["INBOUND_BURST"])
-        self._tokens_at = time.monotonic()
+        self._inbound = TokenBucket(rate=settings.REALTIME["INBOUND_RATE"], burst=settings.REALTIME["INBOUND_BURST"])
         self.connection = Connection(self._send, close=self.close, label=str(self.scope.get("client")))
         # Names the worker in the handshake answer, as X-Served-By does for HTTP.
         await self._send({"type": "websocket.accept", "headers": [(b"x-served-by", WORKER_ID.encode())]})
@@ -169,12 +134,12 @@ class SocketSession:
     async def receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
         if self._closing:
             return
-        if not self._take_token():
+        if not self._inbound.take():
             metrics.SOCKETS_CLOSED_FLOODING.inc()
             await self.close(CLOSE_FLOODING)
             return
         try:
-            message = self._parse(text_data, bytes_data)
+            message = parse_frame(text_data, bytes_data)
             handler = self._handlers.get(message["type"])
             if handler is None:
                 raise ProtocolError("unknown_type", f"Unknown message type {message['type']!r}.")
@@ -185,7 +150,7 @@ class SocketSession:
     # -- inbound message types ---------------------------------------------------------
 
     async def subscribe(self, message: dict[str, Any]) -> None:
-        post_ids = _post_ids(message)
+        post_ids = parse_post_ids(message)
         # The hub's groups are the one record of what this socket follows.
         groups = self.connection.groups
         new_groups = [post_group(i) for i in post_ids if post_group(i) not in groups]
@@ -200,7 +165,7 @@ class SocketSession:
         await self.send(events.subscribed(self.runtime.presence.with_viewers(snapshot)))
 
     async def unsubscribe(self, message: dict[str, Any]) -> None:
-        post_ids = _post_ids(message)
+        post_ids = parse_post_ids(message)
         self.runtime.hub.leave(self.connection, *map(post_group, post_ids))
         await self.send(events.unsubscribed(post_ids))
 
@@ -210,7 +175,7 @@ class SocketSession:
     @counts_resume_queries
     async def resume(self, message: dict[str, Any]) -> None:
         """Replay what the client missed from the stream backlogs; no database read."""
-        epoch, positions = _resume_request(message)
+        epoch, positions = parse_resume(message)
         known = {name: seq for name, seq in positions.items() if streams.is_known(name)}
         resync = [name for name in positions if name not in known]
         hub = self.runtime.hub
@@ -244,35 +209,6 @@ class SocketSession:
     }
 
     # -- helpers --------------------------------------------------------------------------
-
-    def _parse(self, text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
-        raw = text_data if text_data is not None else bytes_data
-        if raw is None:
-            raise ProtocolError("invalid_json", "Empty frame.")
-        size = len(raw.encode()) if isinstance(raw, str) else len(raw)
-        if size > settings.REALTIME["MAX_FRAME_BYTES"]:
-            raise ProtocolError(
-                "frame_too_large", f"Frames are limited to {settings.REALTIME['MAX_FRAME_BYTES']} bytes."
-            )
-        try:
-            message = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise ProtocolError("invalid_json", "Frames must be JSON objects.") from exc
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            raise ProtocolError("invalid_fields", 'Frames must be JSON objects with a string "type".')
-        return message
-
-    def _take_token(self) -> bool:
-        """Token bucket over inbound frames: a steady rate with a burst allowance."""
-        now = time.monotonic()
-        rate = settings.REALTIME["INBOUND_RATE"]
-        burst = settings.REALTIME["INBOUND_BURST"]
-        self._tokens = min(burst, self._tokens + (now - self._tokens_at) * rate)
-        self._tokens_at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
 
     async def _leaderboard_from_database(self) -> str:
         # The hub's position, taken before the read: a later change reaches the socket as an event.
