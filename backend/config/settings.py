@@ -263,8 +263,8 @@ else:
 
 # --- Realtime tuning ------------------------------------------------------------------
 REALTIME = {
-    # Events that arrive within this window are coalesced (latest like count per object)
-    # and sent to each socket as one frame.
+    # The shortest time between a hub's delivery rounds: events that arrive meanwhile reach each
+    # socket as one batch frame. (Like counts are coalesced before they are numbered, below.)
     "FLUSH_INTERVAL": env_float("REALTIME_FLUSH_INTERVAL", 0.1),
     # A like count waits at most this long (seconds; set in ms) before it is numbered, so the
     # counts of a burst of likes on one object take one seq. Other events go at once.

@@ -1,3 +1,5 @@
+"""The websocket URL: every socket on /ws/ gets its own `SocketSession`."""
+
 from django.urls import path
 
 from realtime.consumers import SocketSession
