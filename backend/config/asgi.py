@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django, /ws/ through the Channels consumer, lifespan hooks."""
+"""ASGI entry point: HTTP through Django, /ws/ through the socket session (realtime.consumers), lifespan hooks."""
 
 import os
 

@@ -221,7 +221,7 @@ else:
     }
 
 # Requests running inside Django at once per worker (ops.middleware.HttpConcurrencyLimit):
-# below the database pool's size, so consumers and the leaderboard ticker find a connection.
+# below the database pool's size, so socket sessions and the leaderboard ticker find a connection.
 HTTP_MAX_CONCURRENCY = env_int("DJANGO_HTTP_MAX_CONCURRENCY", 12)
 # Seconds a client has to send a request's whole body (ops.request_body), else 408.
 HTTP_BODY_TIMEOUT = env_float("DJANGO_HTTP_BODY_TIMEOUT", 10.0)

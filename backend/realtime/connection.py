@@ -36,7 +36,7 @@ class Connection:
         # Frames go straight into the transport (write_frame), not through the ASGI send (deliver).
         self.direct = self._uvicorn is not None and self._uvicorn.direct
         self.close = close
-        # Frames the hub produced while the consumer was writing a reply that must come
+        # Frames the hub produced while the session was writing a reply that must come
         # first (hello, a resume's replay); None when frames go straight out.
         self.held: list[tuple[str, bytes]] | None = None
         # The groups this socket is in: the key of its hub bucket, shared with the bucket's

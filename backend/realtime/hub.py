@@ -88,7 +88,7 @@ class Hub:
         await cancel_and_wait([*self._tasks, *self.order.repairs])
         self._tasks = []
 
-    # -- membership (the consumer and presence ask the hub) -------------------------------
+    # -- membership (the socket session and presence ask the hub) ------------------------
 
     @property
     def socket_count(self) -> int:

@@ -38,7 +38,7 @@ class WebsocketEntry:
     (origin validator, cookies, sessions, auth) kept a coroutine frame, a scope copy, a
     session store, lazy wrappers and a wrapped send per layer for as long as each socket was
     open. This layer does the same checks and leaves one scope copy holding the resolved
-    user; the consumer gets the server's own send, which the hub's broadcasts use.
+    user; the socket session gets the server's own send, which the hub's broadcasts use.
     """
 
     def __init__(self, inner: Any) -> None:

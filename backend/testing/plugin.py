@@ -13,7 +13,7 @@ REDIS_URL (see config/settings_test.py).
   streams: `epoch`, and `positions` (the last seq seen per stream, from hello, the
   leaderboard frame, `subscribed` and every event), so `await s.resume()` asks for what
   it missed as a browser would, and `await s.wait_closed()` gives the close code. Use in async tests marked
-  `@pytest.mark.django_db(transaction=True)`: the consumer reads the database from
+  `@pytest.mark.django_db(transaction=True)`: the socket session reads the database from
   other threads, so the data must be committed.
 - `serve_app(**options)`: the ASGI application on a real uvicorn, in the test's loop, on a
   free loopback port, with the options it is served with (config/serving.py) and yours on
@@ -318,7 +318,7 @@ async def live_socket() -> AsyncIterator[Callable[..., Any]]:
     for socket in opened:
         await socket.communicator.disconnect()
     await stop_runtime()
-    # The consumer's queries ran on asgiref's executor thread; close its connection there so
+    # The socket session's queries ran on asgiref's executor thread; close its connection there so
     # the test database can be dropped.
     await sync_to_async(connections.close_all)()
 
