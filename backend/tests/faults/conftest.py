@@ -1,5 +1,5 @@
-"""Fixtures of the fault tests: a stack (nginx and two workers) on its own Redis, the users and
-posts of a like storm, and the figures table printed at the end of the run.
+"""Fixtures of the fault tests: a stack (nginx, two socket and two HTTP workers) on its own
+Redis, the users and posts of a like storm, and the figures table printed at the end of the run.
 """
 
 import os
