@@ -94,7 +94,7 @@ test: lint test-backend test-loadtest test-frontend test-e2e ## every check and 
 # Every Python folder, under the one configuration in backend/pyproject.toml.
 PYTHON_DIRS := . ../loadtest ../deploy
 
-lint: backend-install frontend-install ## ruff, mypy and vulture (dead code) on every Python folder; eslint and tsc
+lint: backend-install frontend-install ## ruff, mypy and vulture (dead code) on every Python folder; eslint, knip (unused code) and tsc
 	cd backend && $(VENV)/bin/ruff check $(PYTHON_DIRS) && $(VENV)/bin/ruff format --check $(PYTHON_DIRS)
 	cd backend && $(VENV)/bin/mypy $(PYTHON_DIRS)
 	cd backend && $(VENV)/bin/vulture
