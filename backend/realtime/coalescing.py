@@ -4,8 +4,9 @@ A like count is an absolute value with a version, so of several counts for one o
 wait to be sent only the highest version needs a `seq`: the others would be numbered, kept in
 the backlog and delivered to every socket only to be overwritten at once. Letting a count
 wait a short window before it is sent lets the counts of a burst of likes meet here, before
-the stream log numbers them. Every other event is due at once and keeps commit order (the
-leaderboard and presence events still replace a queued one of theirs, without waiting).
+the stream log numbers them. Every other event is due at once and keeps commit order (a
+leaderboard event still replaces a queued one, without waiting). Presence never comes here:
+each worker pushes `post.viewers` to its own sockets through its hub (realtime/presence.py).
 
 A count waits its own window even when other events leave before it: a comment every few
 milliseconds must not cut every count's window short. Counts whose window is at least half
