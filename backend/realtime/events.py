@@ -40,9 +40,6 @@ class Event:
     # same object replace it before it is numbered. Every other event is sent at once (the
     # leaderboard and presence keep their own pace and promises).
     waits_to_coalesce: bool = False
-    # False for presence (post.viewers): delivered to the group's sockets but not numbered,
-    # not kept for resumes.
-    in_stream: bool = True
 
 
 def encode(payload: dict[str, Any]) -> str:
@@ -144,10 +141,11 @@ def comment_restored(*, post_id: int, comment: dict[str, Any], comment_count: in
     return Event(post_group(post_id), encode(_stamped(payload)))
 
 
-def post_viewers(*, post_id: int, count: int, version: int) -> Event:
-    """Presence, not history: each worker builds it for its own followers of the post."""
+def post_viewers(*, post_id: int, count: int) -> Event:
+    """Presence, not history: each worker builds it for its own followers of the post and hands
+    it to its own hub, never to the stream log (no seq, not kept for resumes)."""
     text = encode(_stamped({"type": "post.viewers", "post_id": post_id, "count": count}))
-    return Event(post_group(post_id), text, coalesce_key=f"post.viewers:{post_id}", version=version, in_stream=False)
+    return Event(post_group(post_id), text)
 
 
 def leaderboard_payload(*, window_hours: int, entries: list[dict[str, Any]]) -> dict[str, Any]:

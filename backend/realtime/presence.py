@@ -17,7 +17,6 @@ memory for the embedded single process (presence_memory.py).
 """
 
 import asyncio
-import itertools
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -89,7 +88,6 @@ class Presence:
         # ...and the total last pushed to the followers here, with the round it went out in.
         self._pushed: dict[int, tuple[int, int]] = {}
         self._round = 0
-        self._versions = itertools.count(1)
 
     def viewers(self, post_id: int) -> int:
         """Followers of the post now: this worker's exactly, the others' as of the last round."""
@@ -138,7 +136,7 @@ class Presence:
             last = pushed[post_id] = self._pushed.get(post_id, (-1, 0))
             if self._due(total, *last):
                 pushed[post_id] = (total, self._round)
-                event = events.post_viewers(post_id=post_id, count=total, version=next(self._versions))
+                event = events.post_viewers(post_id=post_id, count=total)
                 self._hub.enqueue(NumberedEvent(event.group, 0, event.text))  # presence is in no stream: no seq
         self._pushed = pushed
 

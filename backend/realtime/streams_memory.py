@@ -55,9 +55,6 @@ class MemoryStreamLog:
                         continue
                     versions[event.coalesce_key] = event.version
                     self._touched[stream] = now
-                if not event.in_stream:
-                    numbered.append(NumberedEvent(stream, 0, event.text))
-                    continue
                 seq = self._seqs.get(stream, 0) + 1
                 self._seqs[stream] = seq
                 text = stamp(event.text, stream, seq)

@@ -42,7 +42,7 @@ end
 """
 
 # ARGV: prefix, candidate epoch, backlog cap, idle expiry (s), channel, then five per event:
-# stream, in-stream ('1' or '0'), coalesce key ('' for none), version, text.
+# stream, coalesce key ('' for none), version, text.
 PUBLISH_LUA = (
     _EPOCH
     + """
@@ -52,11 +52,11 @@ local cap = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local seqs_key = prefix .. ':streams:seqs'
 local out = {}
-for i = 6, #ARGV, 5 do
-  local stream, in_stream, key, text = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 4]
+for i = 6, #ARGV, 4 do
+  local stream, key, text = ARGV[i], ARGV[i + 1], ARGV[i + 3]
   local keep = true
   if key ~= '' then
-    local version = tonumber(ARGV[i + 3])
+    local version = tonumber(ARGV[i + 2])
     local versions_key = prefix .. ':streams:versions:' .. stream
     local newest = tonumber(redis.call('HGET', versions_key, key) or '-1')
     if version <= newest then
@@ -66,7 +66,7 @@ for i = 6, #ARGV, 5 do
       redis.call('EXPIRE', versions_key, ttl)
     end
   end
-  if keep and in_stream == '1' then
+  if keep then
     local seq = redis.call('HINCRBY', seqs_key, stream, 1)
     text = '{"stream":"' .. stream .. '","seq":' .. seq .. ',' .. string.sub(text, 2)
     local backlog_key = prefix .. ':streams:backlog:' .. stream
@@ -74,8 +74,6 @@ for i = 6, #ARGV, 5 do
     redis.call('LTRIM', backlog_key, -cap, -1)
     redis.call('EXPIRE', backlog_key, ttl)
     out[#out + 1] = {stream, seq, text}  -- an events.NumberedEvent, by position
-  elseif keep then
-    out[#out + 1] = {stream, 0, text}
   end
 end
 if #out > 0 then
@@ -153,7 +151,7 @@ class RedisStreamLog:
     def _publish_args(self, events: Sequence[Event]) -> list[Any]:
         args: list[Any] = [self.prefix, uuid.uuid4().hex, self._cap, self._idle_expiry, self._channel]
         for event in events:
-            args += (event.group, "1" if event.in_stream else "0", event.coalesce_key or "", event.version, event.text)
+            args += (event.group, event.coalesce_key or "", event.version, event.text)
         return args
 
     def publish(self, events: Sequence[Event]) -> int:

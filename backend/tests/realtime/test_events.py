@@ -26,11 +26,11 @@ def test_a_batch_frame_carries_its_events_in_order_and_one_event_goes_alone() ->
 
 def test_builders_encode_once_with_the_group_and_coalescing_of_each_event() -> None:
     likes = events.comment_likes(post_id=2, comment_id=9, like_count=5, version=6)
-    assert (likes.group, likes.coalesce_key, likes.version, likes.in_stream) == ("post.2", "comment.likes:9", 6, True)
+    assert (likes.group, likes.coalesce_key, likes.version) == ("post.2", "comment.likes:9", 6)
     created = events.post_created({"id": 3})
     assert (created.group, created.coalesce_key) == (events.FEED_GROUP, None)
-    viewers = events.post_viewers(post_id=2, count=4, version=1)
-    assert (viewers.group, viewers.in_stream) == ("post.2", False), "presence is delivered, not numbered"
+    viewers = events.post_viewers(post_id=2, count=4)
+    assert (viewers.group, viewers.coalesce_key) == ("post.2", None)
     payload = orjson.loads(likes.text)
     assert payload["type"] == "comment.likes" and isinstance(payload["ts"], float)
 

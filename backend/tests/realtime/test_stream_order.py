@@ -86,7 +86,7 @@ async def test_events_in_order_are_released_and_a_repeat_is_dropped(
 
 
 async def test_an_event_in_no_stream_is_released_as_it_comes(order: Order) -> None:
-    presence = NumberedEvent(STREAM, 0, events.post_viewers(post_id=1, count=2, version=1).text)
+    presence = NumberedEvent(STREAM, 0, events.post_viewers(post_id=1, count=2).text)
     order.order.take(presence)
     order.order.take(presence)
     assert order.released == [presence, presence]

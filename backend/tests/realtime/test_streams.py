@@ -105,14 +105,6 @@ async def test_a_count_not_newer_than_one_already_numbered_is_dropped(make_log: 
     ]
 
 
-async def test_presence_events_are_sent_without_a_seq_and_not_kept(make_log: MakeLog) -> None:
-    log = make_log()
-    presence = events.Event("post.1", orjson.dumps({"type": "post.viewers", "post_id": 1}).decode(), in_stream=False)
-    assert await log.apublish([presence]) == 1
-    assert (await log.apositions(["post.1"])).seqs == {"post.1": 0}
-    assert (await log.aread_since({"post.1": 0})).recovered == {"post.1": []}
-
-
 async def test_the_backlog_keeps_the_last_events_and_resumes_from_inside_it_only(make_log: MakeLog) -> None:
     log = make_log(backlog=5)
     await log.apublish([like(1, version) for version in range(1, 9)])  # seqs 1..8, backlog 4..8
