@@ -42,6 +42,14 @@ class CachedModelBackend(ModelBackend):
         return copy.copy(user)
 
     @classmethod
+    def remembered(cls, user_id: Any) -> User | None:
+        """This worker's fresh copy of an active user's row, without a query; None if it has none."""
+        cached = cls._users.get(user_id)
+        if cached is None or cached[0] <= time.monotonic() or cached[1] is None:
+            return None
+        return copy.copy(cached[1])
+
+    @classmethod
     def forget_user(cls, user_id: Any) -> None:
         with cls._lock:
             cls._users.pop(user_id, None)

@@ -7,8 +7,11 @@ count, so it paid that three times. A `redis.Redis` is safe to share between thr
 command borrows a connection from the pool), so each pool gets one, which lives as long as
 the pool does (config.redis_pool keeps one pool per process).
 
+`encode` and `decode` speak the cache's value format to clients of its keys that are not the
+cache (feed.async_likes reads sessions and throttle counts on the event loop).
+
 This leans on RedisCacheClient's undocumented `get_client`, `_get_connection_pool` and
-`_client`, and on RedisCache setting `_class` in its constructor;
+`_client`, on RedisCache setting `_class` in its constructor, and on the value format of RedisSerializer;
 tests/config/test_django_redis_cache.py fails when Django changes them.
 """
 
@@ -37,3 +40,16 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+# The cache's value format (Django's RedisSerializer: an int as is, anything else pickled), for
+# code that reads and writes the cache's keys with an asyncio client of its own (feed.async_likes).
+_SERIALIZER = django_redis.RedisSerializer()
+
+
+def encode(value: Any) -> bytes | int:
+    return _SERIALIZER.dumps(value)
+
+
+def decode(raw: bytes) -> Any:
+    return _SERIALIZER.loads(raw)

@@ -14,12 +14,17 @@ Set REDIS_URL or REDIS_SENTINELS, not both; neither means the embedded in-memory
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+if TYPE_CHECKING:
+    import redis.asyncio
+
 URL_SCHEMES = ("redis", "rediss", "unix")
+# For the asyncio clients: a dead Redis fails a call in seconds instead of hanging it.
+ASYNC_TIMEOUTS: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 2.0}
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,18 @@ class RedisServers:
         if self.sentinels:
             return f"redis-sentinel://{self.sentinel_master}/{self.sentinel_db}"
         return self.urls[0]
+
+    def async_client(self) -> "redis.asyncio.Redis":
+        """An asyncio client of the sessions cache's Redis: the Sentinel-watched primary, or the
+        first server when the channel layer is sharded (presence and the like road use it)."""
+        import redis.asyncio.sentinel
+
+        if self.sentinels:
+            sentinel = redis.asyncio.sentinel.Sentinel(
+                list(self.sentinels), sentinel_kwargs=ASYNC_TIMEOUTS, **ASYNC_TIMEOUTS
+            )
+            return sentinel.master_for(self.sentinel_master, db=self.sentinel_db)
+        return redis.asyncio.Redis.from_url(self.urls[0], **ASYNC_TIMEOUTS)
 
     def cache_options(self) -> dict[str, Any]:
         """Options the cache's pool class (config.redis_pool) needs to find the primary."""

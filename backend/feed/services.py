@@ -15,11 +15,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from core import async_database
 from feed import likes, presenters, selectors
 from feed.models import Comment, KarmaWindow, LeaderboardState, Post
 from realtime import events
 from realtime.publish import publish_after_commit
-from realtime.runtime import request_leaderboard_refresh_after_commit
+from realtime.runtime import get_runtime, request_leaderboard_refresh_after_commit
 
 
 class NotFound(Exception):
@@ -218,6 +219,26 @@ def _like_write(target: likes.LikeTarget, *, user: User, object_id: int, liked: 
         if result.author_id != user.pk:
             request_leaderboard_refresh_after_commit()
         publish_after_commit(partial(_likes_event, target, result, object_id))
+    return LikeState(liked=result.liked, like_count=result.like_count, version=result.version)
+
+
+async def like_on_loop(target: likes.LikeTarget, *, user_id: int, object_id: int, liked: bool) -> LikeState:
+    """`_like_write` for a request answered on the event loop (feed.async_likes), on PostgreSQL.
+
+    The statement is its own transaction, so when it returns it has committed: its pushes go
+    to this loop's publisher at once.
+    """
+    db_pool = await async_database.pool()
+    try:
+        async with db_pool.connection() as db:
+            result = await likes.write_on_loop(target, user_id=user_id, object_id=object_id, liked=liked, db=db)
+    except likes.NotFound as exc:
+        raise NotFound(str(exc)) from exc
+    if result.changed:
+        runtime = await get_runtime()
+        if result.author_id != user_id:
+            runtime.request_leaderboard_refresh()
+        runtime.submit(_likes_event(target, result, object_id))
     return LikeState(liked=result.liked, like_count=result.like_count, version=result.version)
 
 

@@ -25,28 +25,42 @@ class RequestLogMiddleware:
         request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
         started = time.perf_counter()
         response = self.get_response(request)
-        duration = time.perf_counter() - started
         match = getattr(request, "resolver_match", None)
-        route = match.route if match is not None else "unmatched"
-        metrics.REQUEST_LATENCY.labels(request.method, route, str(response.status_code)).observe(duration)
-        response["X-Request-ID"] = request_id
-        # Which worker answered: lets tests and operators see requests cross workers.
-        response["X-Served-By"] = WORKER_ID
         # Only a user something already loaded: resolving it here would cost a query, and
         # fail when the database is what is down.
         user = getattr(request, "_cached_user", None)
-        logger.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "user_id": user.pk if user is not None and user.is_authenticated else None,
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round(duration * 1000, 2),
-            },
-        )
+        for name, value in record_request(
+            request_id=request_id,
+            method=request.method or "",
+            route=match.route if match is not None else "unmatched",
+            path=request.path,
+            status=response.status_code,
+            started=started,
+            user_id=user.pk if user is not None and user.is_authenticated else None,
+        ):
+            response[name] = value
         return response
+
+
+def record_request(
+    *, request_id: str, method: str, route: str, path: str, status: int, started: float, user_id: Any
+) -> tuple[tuple[str, str], ...]:
+    """Log one answered request and count its latency; the headers that name it in the answer."""
+    duration = time.perf_counter() - started
+    metrics.REQUEST_LATENCY.labels(method, route, str(status)).observe(duration)
+    logger.info(
+        "request",
+        extra={
+            "request_id": request_id,
+            "user_id": user_id,
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(duration * 1000, 2),
+        },
+    )
+    # Which worker answered: lets tests and operators see requests cross workers.
+    return (("X-Request-ID", request_id), ("X-Served-By", WORKER_ID))
 
 
 class SyncChainBoundary:

@@ -1,8 +1,10 @@
-"""ASGI lifespan: start this worker's realtime runtime with the server, stop it with it."""
+"""ASGI lifespan: start this worker's realtime runtime with the server; stop it, and close the
+loop's database pool, with it."""
 
 import logging
 from typing import Any
 
+from core import async_database
 from realtime.runtime import get_runtime, stop_runtime
 
 logger = logging.getLogger(__name__)
@@ -21,5 +23,6 @@ async def lifespan_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await stop_runtime()
+            await async_database.close_pool()
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -168,9 +168,9 @@ def build_store() -> PresenceStore:
     """Redis when the deployment has it; otherwise this process's memory (shared by its loops)."""
     global _memory_store
     if settings.REDIS_SERVERS is not None:
-        from realtime.presence_redis import RedisPresenceStore, client_for
+        from realtime.presence_redis import RedisPresenceStore
 
-        return RedisPresenceStore(client=client_for(settings.REDIS_SERVERS), prefix=deployment_prefix())
+        return RedisPresenceStore(client=settings.REDIS_SERVERS.async_client(), prefix=deployment_prefix())
     if _memory_store is None:
         from realtime.presence_memory import MemoryPresenceStore
 

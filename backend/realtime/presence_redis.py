@@ -13,10 +13,8 @@ per worker rather than one per post.)
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import redis.asyncio
-import redis.asyncio.sentinel
 
 from realtime.presence import SyncResult
 
@@ -73,18 +71,6 @@ LEAVE_LUA = """
 redis.call('ZREM', ARGV[1] .. ':presence:workers', ARGV[2])
 redis.call('DEL', ARGV[1] .. ':presence:worker:' .. ARGV[2])
 """
-
-
-TIMEOUTS: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 2.0}
-
-
-def client_for(servers: Any) -> redis.asyncio.Redis:
-    """The deployment's Redis (config.redis_servers.RedisServers): the Sentinel-watched primary,
-    or the first server when the channel layer is sharded, as for the sessions cache."""
-    if servers.sentinels:
-        sentinel = redis.asyncio.sentinel.Sentinel(list(servers.sentinels), sentinel_kwargs=TIMEOUTS, **TIMEOUTS)
-        return sentinel.master_for(servers.sentinel_master, db=servers.sentinel_db)
-    return redis.asyncio.Redis.from_url(servers.urls[0], **TIMEOUTS)
 
 
 class RedisPresenceStore:

@@ -29,6 +29,7 @@ import inspect
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from importlib import import_module
 from socket import socket as tcp_socket
 from typing import Any, TypeVar
 
@@ -39,12 +40,12 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import connections
 from django.test import Client
 from prometheus_client import REGISTRY
 
 from accounts.models import User
+from config.redis_servers import RedisServers
 from realtime.runtime import stop_runtime
 
 _names = itertools.count(1)
@@ -170,9 +171,16 @@ def contract_client(db: None) -> Callable[..., ContractClient]:
     return ContractClient
 
 
+def redis_servers() -> RedisServers:
+    """The deployment's Redis servers (for tests that run only with Redis)."""
+    servers = settings.REDIS_SERVERS
+    assert servers is not None, "this test needs REDIS_URL or REDIS_SENTINELS"
+    return servers
+
+
 def session_cookie_for(user: User) -> str:
     """A real session for `user`, as the Cookie header value a browser would send."""
-    store = SessionStore()
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()

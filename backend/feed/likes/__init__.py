@@ -12,10 +12,12 @@ The algorithm, whichever engine runs it:
 transaction, the whole database cost of a like request). `sqlite`, for the embedded default,
 which has no data-modifying CTEs, runs the same statements one at a time in a transaction
 (SQLite serialises writers, so nothing interleaves). `tests/feed/test_likes.py` runs against both.
+`write_on_loop` runs the PostgreSQL statement from an event loop, on an asyncio connection
+(the like road of feed.async_likes); tests/feed/test_like_roads.py covers it.
 """
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
@@ -23,6 +25,9 @@ from django.utils import timezone
 
 from feed.likes import postgres, sqlite, statements
 from feed.models import Comment, CommentLike, Post, PostLike
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 class NotFound(Exception):
@@ -69,23 +74,51 @@ class LikeWrite:
 
 def write(target: LikeTarget, *, user_id: int, object_id: int, liked: bool) -> LikeWrite:
     """Set (liked=True) or clear this user's like; NotFound when the content does not exist."""
-    params: dict[str, Any] = {
+    params = _params(target, user_id=user_id, object_id=object_id)
+    params["now"] = connection.ops.adapt_datetimefield_value(params["now"])
+    dialect = postgres if connection.vendor == "postgresql" else sqlite
+    row = dialect.set_like(target, params) if liked else dialect.clear_like(target, params)
+    written = _outcome(target, row, object_id=object_id, liked=liked)
+    if written.changed:
+        return written
+    # Nothing changed, perhaps because a concurrent request did the same and committed
+    # while this one waited on it: a new statement sees that request's count.
+    like_count, version = current_count(target, object_id)
+    return replace(written, like_count=like_count, version=version)
+
+
+async def write_on_loop(
+    target: LikeTarget, *, user_id: int, object_id: int, liked: bool, db: "psycopg.AsyncConnection[Any]"
+) -> LikeWrite:
+    """`write` on PostgreSQL from an event loop: the same statement, on `db` (in autocommit)."""
+    params = _params(target, user_id=user_id, object_id=object_id)
+    row = await (await db.execute(postgres.statement(target, liked=liked), params)).fetchone()
+    written = _outcome(target, row, object_id=object_id, liked=liked)
+    if written.changed:
+        return written
+    recount = await db.execute(postgres.current_count(target), {"object_id": object_id})
+    like_count, version = await recount.fetchone() or (0, 0)
+    return replace(written, like_count=like_count, version=version)
+
+
+def _params(target: LikeTarget, *, user_id: int, object_id: int) -> dict[str, Any]:
+    return {
         "object_id": object_id,
         "user_id": user_id,
         "points": settings.KARMA[target.points_setting],
-        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+        "now": timezone.now(),
     }
-    dialect = postgres if connection.vendor == "postgresql" else sqlite
-    row = dialect.set_like(target, params) if liked else dialect.clear_like(target, params)
+
+
+def _outcome(target: LikeTarget, row: tuple[Any, ...] | None, *, object_id: int, liked: bool) -> LikeWrite:
+    """What the statement's row says; when nothing changed, the count is still to be read."""
     if row is None:
         raise NotFound(f"{target.content_model.__name__} {object_id}")
     author_id, post_id, like_count, version = row
-    if like_count is None:
-        # Nothing changed, perhaps because a concurrent request did the same and committed
-        # while this one waited on it: a new statement sees that request's count.
-        like_count, version = current_count(target, object_id)
-        return LikeWrite(liked, like_count, version, changed=False, author_id=author_id, post_id=post_id)
-    return LikeWrite(liked, like_count, version, changed=True, author_id=author_id, post_id=post_id)
+    changed = like_count is not None
+    return LikeWrite(
+        liked, like_count if changed else 0, version if changed else 0, changed, author_id=author_id, post_id=post_id
+    )
 
 
 def current_count(target: LikeTarget, object_id: int) -> tuple[int, int]:

@@ -5,6 +5,7 @@ read back what changed; every step after the insert (or delete) runs only if it 
 row. Outside a transaction the statement is its own transaction.
 """
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -45,16 +46,29 @@ FROM target LEFT JOIN bumped ON TRUE
 """
 
 
-def _run(template: str, guard: str, target: "LikeTarget", params: dict[str, Any]) -> tuple[Any, ...] | None:
-    text = template.format(guard=guard, **target.names())
+@functools.cache
+def statement(target: "LikeTarget", *, liked: bool) -> str:
+    """The whole like (liked=True) or unlike as one SQL text, with pyformat parameters."""
+    if liked:
+        return _SET.format(guard=" AND EXISTS (SELECT 1 FROM inserted)", **target.names())
+    return _CLEAR.format(guard=" AND EXISTS (SELECT 1 FROM deleted)", **target.names())
+
+
+@functools.cache
+def current_count(target: "LikeTarget") -> str:
+    """The content's like count and version, as they are now."""
+    return "SELECT like_count, likes_version FROM {content} WHERE id = %(object_id)s".format(**target.names())
+
+
+def _run(target: "LikeTarget", params: dict[str, Any], *, liked: bool) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
-        cursor.execute(text, params)
+        cursor.execute(statement(target, liked=liked), params)
         return cursor.fetchone()
 
 
 def set_like(target: "LikeTarget", params: dict[str, Any]) -> tuple[Any, ...] | None:
-    return _run(_SET, " AND EXISTS (SELECT 1 FROM inserted)", target, params)
+    return _run(target, params, liked=True)
 
 
 def clear_like(target: "LikeTarget", params: dict[str, Any]) -> tuple[Any, ...] | None:
-    return _run(_CLEAR, " AND EXISTS (SELECT 1 FROM deleted)", target, params)
+    return _run(target, params, liked=False)

@@ -1,10 +1,12 @@
 """The cache shares one redis-py client per pool; fails when Django's Redis backend changes under it."""
 
 import pytest
+import redis
 from django.core.cache import caches
 from django.core.cache.backends import redis as django_redis
 
 from config import django_redis_cache
+from testing.plugin import redis_servers
 
 
 def test_django_still_has_the_hooks_the_backend_replaces() -> None:
@@ -31,3 +33,23 @@ def test_the_cache_reads_and_writes_through_the_shared_client() -> None:
     assert cache.get("shared-client-probe") == {"n": 1}
     cache.delete("shared-client-probe")
     assert cache.get("shared-client-probe") is None
+
+
+@pytest.mark.needs_services
+def test_values_written_by_the_cache_read_the_same_through_another_client() -> None:
+    cache = caches["default"]
+    raw = redis.Redis.from_url(redis_servers().urls[0])
+    cache.set("format-probe", [1.5, 2.25], 30)
+    assert django_redis_cache.decode(bytes_at(raw, cache.make_key("format-probe"))) == [1.5, 2.25]
+    raw.set(cache.make_key("format-probe"), django_redis_cache.encode({"_auth_user_id": "7"}), ex=30)
+    assert cache.get("format-probe") == {"_auth_user_id": "7"}
+    # Integers are stored as they are (so INCR works), and read back as integers both ways.
+    cache.set("format-probe", 41, 30)
+    assert django_redis_cache.decode(bytes_at(raw, cache.make_key("format-probe"))) == 41
+    cache.delete("format-probe")
+
+
+def bytes_at(client: redis.Redis, key: str) -> bytes:
+    value = client.get(key)
+    assert isinstance(value, bytes)
+    return value

@@ -1,31 +1,42 @@
-"""Both roads a like can take answer alike: the REST view in Django's full request cycle, and
-the lean road the WSGI workers serve (feed.lean_likes).
+"""Every road a like can take answers alike: the REST view in Django's full request cycle, the
+lean road the WSGI workers serve (feed.lean_likes), and, where the deployment has PostgreSQL
+and Redis, the road on the event loop of the ASGI workers (feed.async_likes).
 
-Each case runs against both, through the WSGI interface a server calls: statuses, bodies,
-headers (every one but the request id), events pushed, refusals (no session, CSRF, throttle)
-each with its positive control. One case compares the two roads' headers side by side.
+Each case runs against every road, through the interface a server calls (WSGI, or ASGI on an
+event loop of its own): statuses, bodies, headers (every one but the request id), events
+pushed, refusals (no session, CSRF, throttle) each with its positive control. Cases compare
+the roads' headers side by side. The loop road's own connections see only what has
+committed, so its cases run in transactions that commit.
 """
 
+import asyncio
 import io
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core import signals
+from django.core.asgi import get_asgi_application
 from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import OperationalError, close_old_connections
+from django.db import OperationalError, close_old_connections, connections
 from django.middleware.csrf import _get_new_csrf_string
 from rest_framework.throttling import ScopedRateThrottle
 
+from accounts.backends import CachedModelBackend
 from accounts.models import User
-from feed import lean_likes, services
+from core import async_database
+from feed import async_likes, lean_likes, services
 from feed.models import Post
-from testing.plugin import session_cookie_for
+from realtime.runtime import stop_runtime
+from testing.plugin import eventually, session_cookie_for
 from tests.factories import make_post
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +97,85 @@ class Browser:
         return Answer(int(status.split()[0]), dict(headers), orjson.loads(content) if content else None)
 
 
+class LoopThread:
+    """An event loop in a thread of its own, as an ASGI worker's: coroutines run there, one at a time."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
+
+    def stop(self) -> None:
+        # As the server's shutdown does; then the connection of Django's thread for sync views.
+        self.run(stop_runtime())
+        self.run(async_database.close_pool())
+        self.run(sync_to_async(connections.close_all)())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+class AsgiBrowser(Browser):
+    """A browser speaking HTTP to an ASGI app served on `loop`."""
+
+    def __init__(
+        self, app: Callable[..., Any], user: User | None, loop: LoopThread, *, remembered: bool = True
+    ) -> None:
+        super().__init__(app, user)
+        self.loop = loop
+        if user is not None and remembered:
+            # The worker has loaded this user lately, as after the user's first request.
+            CachedModelBackend().get_user(user.pk)
+
+    def send(self, method: str, path: str, *, csrf: bool = True, body: bytes = b"") -> Answer:
+        headers = [(b"host", b"testserver"), (b"cookie", self.cookies.encode())]
+        if csrf:
+            headers.append((b"x-csrftoken", self.csrf.encode()))
+        if body:
+            headers += [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": headers,
+            "client": ("127.0.0.1", 40000),
+            "server": ("testserver", 80),
+        }
+        return self.loop.run(self._exchange(scope, body))
+
+    async def _exchange(self, scope: dict[str, Any], body: bytes) -> Answer:
+        sent: list[dict[str, Any]] = []
+        requests = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if requests:
+                return requests.pop()
+            await asyncio.Event().wait()  # the client stays connected
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await self.app(scope, receive, send)
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in start["headers"]}
+        return Answer(start["status"], headers, orjson.loads(content) if content else None)
+
+
+def wsgi_browser(app: Callable[..., Any]) -> Callable[[User | None], Browser]:
+    return lambda user: Browser(app, user)
+
+
 @pytest.fixture(autouse=True)
 def connections_kept_open() -> Iterator[None]:
     """As Django's test client does: the test's transaction outlives each request."""
@@ -96,7 +186,11 @@ def connections_kept_open() -> Iterator[None]:
     signals.request_finished.connect(close_old_connections)
 
 
-@pytest.fixture(params=["django", "lean"])
+# The loop road reads what has committed, on connections of its own.
+LOOP_ROAD = [pytest.param("loop", marks=pytest.mark.django_db(transaction=True))] if async_likes.available() else []
+
+
+@pytest.fixture(params=["django", "lean", *LOOP_ROAD])
 def road(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -107,9 +201,19 @@ def app_for(road: str) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def browser(road: str) -> Callable[[User | None], Browser]:
-    app = app_for(road)
-    return lambda user: Browser(app, user)
+def loop_thread() -> Iterator[LoopThread]:
+    loop = LoopThread()
+    yield loop
+    loop.stop()
+
+
+@pytest.fixture
+def browser(road: str, request: pytest.FixtureRequest) -> Callable[[User | None], Browser]:
+    if road == "loop":
+        loop, app = request.getfixturevalue("loop_thread"), async_likes.AsyncLikes(get_asgi_application())
+        return lambda user: AsgiBrowser(app, user, loop)
+    wsgi_app = app_for(road)
+    return lambda user: Browser(wsgi_app, user)
 
 
 @pytest.fixture
@@ -210,19 +314,32 @@ def test_other_requests_on_like_paths_are_django_s(
 
 @pytest.mark.django_db(transaction=True)
 def test_pushes(
-    browser: Callable[..., Browser], make_user: Callable[..., User], post: Post, capture_pushes: list[Any]
+    browser: Callable[..., Browser],
+    make_user: Callable[..., User],
+    post: Post,
+    capture_pushes: list[Any],
+    settings: Any,
 ) -> None:
+    # Each count leaves at once (a loop's publisher would otherwise merge a burst of them).
+    settings.REALTIME = {**settings.REALTIME, "COALESCE_WINDOW": 0.0}
     fan = browser(make_user())
+
+    def pushed() -> list[tuple[int, int, int]]:
+        likes = [orjson.loads(event.text) for event in capture_pushes if '"post.likes"' in event.text]
+        return [(e["post_id"], e["like_count"], e["version"]) for e in likes]
+
     fan.send("POST", f"/api/posts/{post.pk}/like/")
+    eventually(pushed, "the like pushed")
     fan.send("POST", f"/api/posts/{post.pk}/like/")  # nothing changed: nothing pushed
     fan.send("DELETE", f"/api/posts/{post.pk}/like/")
-    likes = [orjson.loads(event.text) for event in capture_pushes if '"post.likes"' in event.text]
-    assert [(e["post_id"], e["like_count"], e["version"]) for e in likes] == [(post.pk, 1, 1), (post.pk, 0, 2)]
+    # The unlike's count comes after the like's, and nothing between them.
+    eventually(lambda: len(pushed()) >= 2, "the unlike pushed")
+    assert pushed() == [(post.pk, 1, 1), (post.pk, 0, 2)]
 
 
-def _every_case(app: Callable[..., Any], fan: User, author: User) -> Iterator[Answer]:
+def _every_case(browser: Callable[[User | None], Browser], fan: User, author: User) -> Iterator[Answer]:
     post = make_post(author)
-    logged_in, anonymous = Browser(app, fan), Browser(app, None)
+    logged_in, anonymous = browser(fan), browser(None)
     yield logged_in.send("POST", f"/api/posts/{post.pk}/like/")
     yield logged_in.send("DELETE", f"/api/posts/{post.pk}/like/")
     yield logged_in.send("POST", "/api/posts/999999999/like/")
@@ -231,7 +348,7 @@ def _every_case(app: Callable[..., Any], fan: User, author: User) -> Iterator[An
 
 
 def test_both_roads_send_the_same_headers(make_user: Callable[..., User], author: User) -> None:
-    django_road = list(_every_case(app_for("django"), make_user(), author))
+    django_road = list(_every_case(wsgi_browser(app_for("django")), make_user(), author))
     lean = lean_likes.LeanLikes(WSGIHandler())
     handed_to_django: list[str] = []
     to_django = lean.django_app
@@ -241,7 +358,7 @@ def test_both_roads_send_the_same_headers(make_user: Callable[..., User], author
         return to_django(environ, start_response)
 
     lean.django_app = spy
-    lean_road = list(_every_case(lean, make_user(), author))
+    lean_road = list(_every_case(wsgi_browser(lean), make_user(), author))
     # The lean road answered every case itself (its refusals through the REST view)...
     assert handed_to_django == []
     assert [a.status for a in lean_road] == [200, 200, 404, 403, 403]
@@ -272,3 +389,65 @@ def test_a_database_outage_is_the_same_503(
     assert lean_answer.comparable_headers == django_answer.comparable_headers
     # Positive control: with the database back, the same like is answered.
     assert Browser(app_for("lean"), make_user()).send("POST", f"/api/posts/{post.pk}/like/").status == 200
+
+
+@pytest.mark.parametrize("road", LOOP_ROAD)
+def test_the_loop_road_answers_likes_itself_and_refusals_through_django(
+    road: str, make_user: Callable[..., User], author: User, loop_thread: LoopThread
+) -> None:
+    django_road = list(_every_case(wsgi_browser(app_for("django")), make_user(), author))
+    loop_road = async_likes.AsyncLikes(get_asgi_application())
+    handed_to_django: list[str] = []
+    to_django = loop_road.django_app
+
+    async def spy(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        handed_to_django.append(f"{scope['method']} {scope['path']}")
+        await to_django(scope, receive, send)
+
+    loop_road.django_app = spy
+    fan = make_user()
+    answers = list(_every_case(lambda user: AsgiBrowser(loop_road, user, loop_thread), fan, author))
+    assert [a.status for a in answers] == [200, 200, 404, 403, 403]
+    # The like, the unlike and the 404 were answered on the loop; the refusals by Django.
+    assert len(handed_to_django) == 2 and all(call.startswith("POST /api/posts/") for call in handed_to_django)
+    for django_answer, loop_answer in zip(django_road, answers, strict=True):
+        assert loop_answer.comparable_headers == django_answer.comparable_headers
+        assert loop_answer.body == django_answer.body
+    # A user this worker has not loaded lately is loaded on the way, as Django would...
+    newcomer_user = make_user()
+    newcomer = AsgiBrowser(loop_road, newcomer_user, loop_thread, remembered=False)
+    handed_to_django.clear()
+    assert newcomer.send("POST", f"/api/posts/{make_post(author).pk}/like/").status == 200
+    assert handed_to_django == []
+    # ...and one who may no longer log in is Django's to refuse.
+    User.objects.filter(pk=newcomer_user.pk).update(is_active=False)
+    CachedModelBackend.forget_user(newcomer_user.pk)
+    refused = newcomer.send("POST", f"/api/posts/{make_post(author).pk}/like/")
+    assert refused.status == 403 and len(handed_to_django) == 1
+
+
+@pytest.mark.parametrize("road", LOOP_ROAD)
+def test_the_loop_road_answers_a_database_outage_with_the_same_503(
+    road: str, make_user: Callable[..., User], author: User, loop_thread: LoopThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post = make_post(author)
+    django_answer = Browser(app_for("django"), make_user())
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "post_like_set", _database_down)
+        expected = django_answer.send("POST", f"/api/posts/{post.pk}/like/")
+
+    async def unavailable(*args: Any, **kwargs: Any) -> services.LikeState:
+        raise psycopg.OperationalError("connection refused")
+
+    app = async_likes.AsyncLikes(get_asgi_application())
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "like_on_loop", unavailable)
+        answer = AsgiBrowser(app, make_user(), loop_thread).send("POST", f"/api/posts/{post.pk}/like/")
+    assert (answer.status, answer.headers["Retry-After"], answer.body) == (503, "5", expected.body)
+    assert answer.comparable_headers == expected.comparable_headers
+    # Positive control: with the database back, the same like is answered.
+    assert AsgiBrowser(app, make_user(), loop_thread).send("POST", f"/api/posts/{post.pk}/like/").status == 200
+
+
+def _database_down(**kwargs: Any) -> services.LikeState:
+    raise OperationalError("connection refused")

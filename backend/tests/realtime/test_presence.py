@@ -21,9 +21,9 @@ from realtime.events import FEED_GROUP, NumberedEvent, post_group
 from realtime.hub import Hub
 from realtime.presence import Presence, deployment_prefix
 from realtime.presence_memory import MemoryPresenceStore
-from realtime.presence_redis import RedisPresenceStore, client_for
+from realtime.presence_redis import RedisPresenceStore
 from realtime.runtime import get_runtime
-from testing.plugin import eventually_async
+from testing.plugin import eventually_async, redis_servers
 from tests.factories import make_post
 
 
@@ -120,7 +120,7 @@ class Worker:
         self.hub = Hub(layer, streams.get_log(), flush_interval=0.02, buffer_limit=1 << 20)
         self.presence = Presence(
             self.hub,
-            RedisPresenceStore(client=client_for(django_settings.REDIS_SERVERS), prefix=prefix),
+            RedisPresenceStore(client=redis_servers().async_client(), prefix=prefix),
             interval=interval,
             ttl=ttl,
         )

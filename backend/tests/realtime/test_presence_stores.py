@@ -6,12 +6,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from django.conf import settings
 
 from realtime.presence import PresenceStore, deployment_prefix
 from realtime.presence_memory import MemoryPresenceStore
-from realtime.presence_redis import RedisPresenceStore, client_for
-from testing.plugin import eventually_async
+from realtime.presence_redis import RedisPresenceStore
+from testing.plugin import eventually_async, redis_servers
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.needs_services)])
@@ -21,7 +20,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[PresenceStore]:
         return
     # A prefix of its own under the run's prefix: these keys are seen by this test only.
     prefix = f"{deployment_prefix()}:t{uuid.uuid4().hex[:8]}"
-    redis_store = RedisPresenceStore(client=client_for(settings.REDIS_SERVERS), prefix=prefix)
+    redis_store = RedisPresenceStore(client=redis_servers().async_client(), prefix=prefix)
     yield redis_store
     await redis_store.close()
 

@@ -1,0 +1,264 @@
+"""The like endpoints answered on the event loop: the ASGI counterpart of feed.lean_likes.
+
+Under ASGI a Django view runs in a worker thread, and a like paid the hop there and back, the
+whole middleware chain and DRF around one SQL statement. This ASGI app answers `POST` and
+`DELETE /api/posts/{id}/like/` and `/api/comments/{id}/like/` on the loop itself: the session
+and the throttle count come from Redis with an asyncio client, the statement runs on an
+asyncio PostgreSQL connection (core.async_database), and the event goes to this loop's
+publisher. Everything else, and every like it does not answer itself, goes to `django_app`.
+
+What stays the same, by reuse rather than by copy:
+- the like is `feed.services.like_on_loop` (the algorithm of feed.likes, its pushes);
+- the session is the one Django's SessionMiddleware would load (the cached_db engine's cache
+  entry, in the cache's own format: config.django_redis_cache), verified as Django verifies
+  it (the backend named, the password hash), against the user row as Django's authentication
+  loads it (accounts.backends.CachedModelBackend, which remembers it for a few seconds);
+- CSRF is DRF's SessionAuthentication.enforce_csrf on a Django request of the same scope;
+- the throttle counts in the `like` scope's cache entry of DRF's throttle, in its format, so
+  both roads draw on one budget per user;
+- the answer's headers come from Django's own middleware classes that set them, and the
+  request log and latency metric from ops.middleware.record_request.
+Whenever the answer is not a like's own (no session or one not in the cache, no such active
+user, a hash that does not match, a CSRF refusal, throttled), the request goes to Django whole,
+which answers it exactly as it always does. Only PostgreSQL with the Redis sessions cache has
+this road (`available`); tests/feed/test_like_roads.py runs one set of cases against every road.
+"""
+
+import asyncio
+import io
+import logging
+import re
+import time
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable
+from importlib import import_module
+from typing import Any
+
+import orjson
+import psycopg
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.core.cache import caches
+from django.core.exceptions import ValidationError
+from django.core.handlers.asgi import ASGIRequest
+from django.db import DatabaseError, close_old_connections
+from django.http import HttpRequest, HttpResponse
+from django.urls import resolve
+from django.utils.crypto import constant_time_compare
+from django.utils.module_loading import import_string
+from redis.exceptions import RedisError
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import PermissionDenied
+
+from accounts.backends import CachedModelBackend
+from accounts.models import User
+from config import django_redis_cache
+from core import async_database
+from core.throttling import ScopedRateThrottle
+from feed import apis, likes, services
+from ops.errors import DATABASE_DOWN, RETRY_AFTER_SECONDS
+from ops.middleware import record_request
+
+logger = logging.getLogger(__name__)
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]
+
+_LIKE_PATH = re.compile(r"/api/(posts|comments)/([0-9]{1,18})/like/")
+_TARGETS = {"posts": likes.POST, "comments": likes.COMMENT}
+_REST_VIEWS: dict[str, type[apis._LikeApi]] = {"posts": apis.PostLikeApi, "comments": apis.CommentLikeApi}
+_LIKED = {"POST": True, "DELETE": False}
+_SESSIONS_IN_THE_CACHE = "accounts.sessions.cached_db"
+
+# The MIDDLEWARE entries whose work on a like's answer is headers (security, framing, length).
+# The others act on the request, and this road does their part itself: the request log,
+# sessions, CSRF and authentication; or they never act on a like (static files, the admin's
+# messages, the ASGI boundary, the 503 translation this road does itself).
+_ANSWER_HEADERS = (
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ops.framing.FrameAncestorsMiddleware",
+    "django.middleware.common.CommonMiddleware",
+)
+
+
+def available() -> bool:
+    """Whether this deployment can answer likes on the loop: PostgreSQL, sessions in Redis."""
+    return (
+        settings.LIKE_ROAD == "lean"
+        and async_database.available()
+        and settings.REDIS_SERVERS is not None
+        and settings.SESSION_ENGINE == _SESSIONS_IN_THE_CACHE
+    )
+
+
+class _NotHere(Exception):
+    """This road does not answer the request: Django does."""
+
+
+class AsyncLikes:
+    """ASGI app: likes and unlikes answered on the loop, everything else by `django_app`."""
+
+    def __init__(self, django_app: ASGIApp) -> None:
+        self.django_app = django_app
+        self.sessions = import_module(settings.SESSION_ENGINE).SessionStore
+        self.cache = caches["default"]
+        # Per event loop: an asyncio client belongs to the loop that made it.
+        self._redis: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self.allow = {kind: ", ".join(view().allowed_methods) for kind, view in _REST_VIEWS.items()}
+        self.routes = {kind: resolve(f"/api/{kind}/1/like/").route for kind in _REST_VIEWS}
+        self.headers_chain = self._headers_chain()
+
+    @staticmethod
+    def _headers_chain() -> Callable[[HttpRequest], HttpResponse]:
+        def answer(request: HttpRequest) -> HttpResponse:
+            return request.answer  # type: ignore[attr-defined]
+
+        handler: Callable[[HttpRequest], HttpResponse] = answer
+        for path in reversed(settings.MIDDLEWARE):
+            if path in _ANSWER_HEADERS:
+                handler = import_string(path)(handler)
+        return handler
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        match = _LIKE_PATH.fullmatch(scope.get("path", "")) if scope["type"] == "http" else None
+        if match is None or scope["method"] not in _LIKED or _has_body(scope):
+            return await self.django_app(scope, receive, send)
+        started = time.perf_counter()
+        request = ASGIRequest(scope, io.BytesIO())
+        kind, object_id = match.group(1), int(match.group(2))
+        try:
+            user_id = await self._allowed_user(request)
+            body, status = await self._like(kind, object_id, user_id=user_id, liked=_LIKED[scope["method"]])
+        except _NotHere:
+            return await self.django_app(scope, receive, send)
+        response = HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
+        response["Allow"] = self.allow[kind]
+        # As Django's session middleware says of an answer that read the session.
+        response["Vary"] = "Cookie"
+        if status == 503:
+            response["Retry-After"] = RETRY_AFTER_SECONDS
+        request.answer = response  # type: ignore[attr-defined]
+        response = self.headers_chain(request)
+        for name, value in record_request(
+            request_id=request.headers.get("X-Request-ID") or uuid.uuid4().hex,
+            method=scope["method"],
+            route=self.routes[kind],
+            path=request.path,
+            status=status,
+            started=started,
+            user_id=user_id,
+        ):
+            response[name] = value
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.items()],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.content})
+
+    async def _like(self, kind: str, object_id: int, *, user_id: int, liked: bool) -> tuple[dict[str, Any], int]:
+        try:
+            state = await services.like_on_loop(_TARGETS[kind], user_id=user_id, object_id=object_id, liked=liked)
+        except services.NotFound:
+            return {"detail": _REST_VIEWS[kind].not_found}, 404
+        except psycopg.OperationalError as exc:  # the pool's timeout included
+            logger.warning("database unavailable", extra={"error": repr(exc)})
+            return {"detail": DATABASE_DOWN}, 503
+        return {"liked": state.liked, "like_count": state.like_count, "version": state.version}, 200
+
+    async def _allowed_user(self, request: HttpRequest) -> int:
+        """The id of the session's user, CSRF checked and within the like throttle; else _NotHere."""
+        store = self.sessions(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+        if store.session_key is None:
+            raise _NotHere
+        redis = self._client()
+        try:
+            raw = await redis.get(self.cache.make_key(store.cache_key))
+        except (RedisError, OSError):
+            raise _NotHere from None
+        if raw is None:
+            raise _NotHere  # Django reads it from the database and puts it back in the cache
+        session = django_redis_cache.decode(raw)
+        if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+            raise _NotHere
+        try:
+            user_id = User._meta.pk.to_python(session.get(SESSION_KEY))  # as django.contrib.auth reads it
+        except ValidationError:
+            raise _NotHere from None
+        try:
+            user = CachedModelBackend.remembered(user_id) or await _load_user(user_id)
+        except DatabaseError:
+            raise _NotHere from None  # Django answers the outage
+        # Django's check of the session against the password (a changed password ends it); a
+        # hash made with an older secret key is for Django to rotate.
+        session_hash = session.get(HASH_SESSION_KEY)
+        if user is None or not session_hash or not constant_time_compare(session_hash, user.get_session_auth_hash()):
+            raise _NotHere
+        try:
+            SessionAuthentication().enforce_csrf(request)  # type: ignore[arg-type]
+        except PermissionDenied:
+            raise _NotHere from None
+        if not await self._throttle_allows(int(user.pk)):
+            raise _NotHere
+        return int(user.pk)
+
+    async def _throttle_allows(self, user_id: int) -> bool:
+        """DRF's SimpleRateThrottle.allow_request for the `like` scope, on the loop."""
+        throttle = ScopedRateThrottle()
+        rate = throttle.THROTTLE_RATES.get(apis._LikeApi.throttle_scope)
+        if rate is None:
+            return True
+        allowed, duration = throttle.parse_rate(rate)
+        assert allowed is not None and duration is not None  # a rate was given
+        key = self.cache.make_key(throttle.cache_format % {"scope": apis._LikeApi.throttle_scope, "ident": user_id})
+        redis = self._client()
+        try:
+            raw = await redis.get(key)
+            history: list[float] = django_redis_cache.decode(raw) if raw is not None else []
+            now = throttle.timer()
+            while history and history[-1] <= now - duration:
+                history.pop()
+            if len(history) >= allowed:
+                return False
+            history.insert(0, now)
+            await redis.set(key, django_redis_cache.encode(history), ex=duration)
+        except (RedisError, OSError) as error:
+            logger.warning("throttle cache unavailable; request let through", extra={"error": repr(error)})
+        return True
+
+    def _client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        client = self._redis.get(loop)
+        if client is None:
+            servers = settings.REDIS_SERVERS
+            assert servers is not None, "available() holds"
+            client = self._redis[loop] = servers.async_client()
+        return client
+
+
+@sync_to_async
+def _load_user(user_id: Any) -> User | None:
+    """The user's row as Django's authentication loads it (and this worker then remembers it)."""
+    try:
+        return CachedModelBackend().get_user(user_id)
+    finally:
+        # As at the end of a Django request: the connection goes back to the pool.
+        close_old_connections()
+
+
+def _has_body(scope: dict[str, Any]) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value not in (b"", b"0")):
+            return True
+    return False
+
+
+def with_async_likes(django_app: ASGIApp) -> ASGIApp:
+    """The ASGI app to serve: `django_app` behind the like road on the loop, where it can run."""
+    return AsyncLikes(django_app) if available() else django_app
