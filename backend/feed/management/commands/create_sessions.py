@@ -1,13 +1,13 @@
 """Logged-in sessions for load testers, so a run does not start by hammering login."""
 
 import json
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.middleware.csrf import _get_new_csrf_string
 from tqdm import tqdm
@@ -36,6 +36,8 @@ class Command(BaseCommand):
         )
         users = list(User.objects.filter(username__in=names).order_by("username"))
         backend = settings.AUTHENTICATION_BACKENDS[0]
+        # The deployment's engine, as a login uses: with Redis the session is cached too.
+        SessionStore = import_module(settings.SESSION_ENGINE).SessionStore  # noqa: N806
         sessions = []
         for user in tqdm(users, desc="sessions", unit="session", disable=None):
             store = SessionStore()
