@@ -266,8 +266,9 @@ REALTIME = {
     # The shortest time between a hub's delivery rounds: events that arrive meanwhile reach each
     # socket as one batch frame. (Like counts are coalesced before they are numbered, below.)
     "FLUSH_INTERVAL": env_float("REALTIME_FLUSH_INTERVAL", 0.1),
-    # A like count waits at most this long (seconds; set in ms) before it is numbered, so the
-    # counts of a burst of likes on one object take one seq. Other events go at once.
+    # A like count goes at once unless a count of its object went within this window (seconds;
+    # set in ms); then it waits for the window's end, newer counts replacing it, so a burst of
+    # likes on one object takes a seq per window. Other events go at once.
     "COALESCE_WINDOW": env_milliseconds("REALTIME_COALESCE_WINDOW_MS", 250, maximum=5000),
     # A socket whose unsent output exceeds this many bytes is closed; the client reconnects.
     "SOCKET_BUFFER_LIMIT": env_int("REALTIME_SOCKET_BUFFER_LIMIT", 1_048_576),

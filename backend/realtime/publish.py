@@ -8,8 +8,10 @@ publisher keeps what it could not send (bounded) and tries again.
 
 Every event goes through the stream log (realtime/streams.py), which numbers it, keeps it for
 resumes and sends it to every worker's hub in one round trip. Before that, both publishers
-hold like counts for a short window (REALTIME_COALESCE_WINDOW_MS) in one coalescing queue
-(realtime/coalescing.py), so that a burst of likes on one object takes one `seq`, not one each.
+keep their events in one coalescing queue (realtime/coalescing.py): a like count goes at once
+unless a count of its object left within the last REALTIME_COALESCE_WINDOW_MS, and then waits
+for that window's end, so that a burst of likes on one object takes a `seq` per window, not one
+per like.
 
 Two publishers, one per kind of process, found through the process's runtime (the only
 registry, realtime/runtime.py): `Publisher`, a task on a serving event loop (the socket

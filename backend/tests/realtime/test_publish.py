@@ -1,4 +1,4 @@
-"""The publishers: commit order, like counts coalesced within the window, retries, flush on stop.
+"""The publishers: commit order, a hot object's like counts coalesced in its window, retries, flush on stop.
 
 Both publishers run against this process's real stream log (Redis, or the in-memory log of the
 embedded mode): what a test reads back is what the log numbered.
@@ -89,28 +89,47 @@ async def wait_for_seq(stream: str, seq: int) -> None:
     await eventually_async(lambda: seq_of(stream) >= seq, f"{stream} numbered up to {seq}")
 
 
-async def test_like_counts_within_the_window_take_one_seq(start_publisher: Callable[..., Running]) -> None:
+async def test_a_count_that_arrives_alone_goes_at_once(start_publisher: Callable[..., Running]) -> None:
     post_id, stream = new_stream()
-    running = start_publisher(window=1.0)
-    for version in range(1, 31):
-        running.submit(like(post_id, version))
+    # A window no test waits out: the first count goes because nothing of its object went before.
+    running = start_publisher(window=60.0)
+    running.submit(like(post_id, 1))
     await wait_for_seq(stream, 1)
-    # The window passed without anything else to send: 30 counts, one seq, the newest.
+    assert await numbered(stream) == [("post.likes", 1)]
+
+
+async def test_a_burst_takes_one_seq_after_its_first_count(start_publisher: Callable[..., Running]) -> None:
+    post_id, stream = new_stream()
+    # Long enough that the 29 counts surely arrive within it, short enough to wait out.
+    running = start_publisher(window=2.0)
+    running.submit(like(post_id, 1))
+    await wait_for_seq(stream, 1)
+    for version in range(2, 31):
+        running.submit(like(post_id, version))
+    # The window since the first count passed without anything else to send: 29 counts, one seq.
+    await wait_for_seq(stream, 2)
     await running.stop()
-    assert await numbered(stream) == [("post.likes", 30)]
+    assert await numbered(stream) == [("post.likes", 1), ("post.likes", 30)]
 
 
 async def test_other_events_go_at_once_in_commit_order(start_publisher: Callable[..., Running]) -> None:
     post_id, stream = new_stream()
     # A window no test waits out: the events below go because they are not like counts.
     running = start_publisher(window=60.0)
-    for event in (like(post_id, 1), deleted(post_id, 7), like(post_id, 2), deleted(post_id, 3)):
+    running.submit(like(post_id, 1))
+    await wait_for_seq(stream, 1)
+    for event in (deleted(post_id, 7), like(post_id, 2), deleted(post_id, 3), like(post_id, 3)):
         running.submit(event)
-    await wait_for_seq(stream, 2)
-    assert await numbered(stream) == [("comment.deleted", 7), ("comment.deleted", 3)]
+    await wait_for_seq(stream, 3)
+    assert await numbered(stream) == [("post.likes", 1), ("comment.deleted", 7), ("comment.deleted", 3)]
     # The count kept its window (sent here by stop), the newest of the two.
     await running.stop()
-    assert await numbered(stream) == [("comment.deleted", 7), ("comment.deleted", 3), ("post.likes", 2)]
+    assert await numbered(stream) == [
+        ("post.likes", 1),
+        ("comment.deleted", 7),
+        ("comment.deleted", 3),
+        ("post.likes", 3),
+    ]
 
 
 async def test_a_count_is_never_numbered_after_a_newer_one(start_publisher: Callable[..., Running]) -> None:
@@ -132,11 +151,13 @@ async def test_stop_sends_the_counts_still_in_their_window(start_publisher: Call
     post_id, stream = new_stream()
     running = start_publisher(window=60.0)
     running.submit(like(post_id, 1))
+    await wait_for_seq(stream, 1)
     running.submit(like(post_id, 2))
-    assert seq_of(stream) == 0, "a like count went before its window"
+    running.submit(like(post_id, 3))
+    assert seq_of(stream) == 1, "a like count went before its window"
     await running.stop()
-    # Positive control for the check above: the same count, sent by stop.
-    assert await numbered(stream) == [("post.likes", 2)]
+    # Positive control for the check above: the newest count, sent by stop.
+    assert await numbered(stream) == [("post.likes", 1), ("post.likes", 3)]
 
 
 @pytest.mark.needs_services
@@ -163,13 +184,20 @@ async def test_a_send_that_failed_is_retried_in_order_once_redis_answers(
 async def test_a_wsgi_worker_sends_its_held_counts_when_it_exits(settings: Any) -> None:
     post_id, stream = new_stream()
     _, prefix = wire.layer_hosts_and_prefix(settings.CHANNEL_LAYERS["default"])
-    script = (
-        "import config.wsgi; from realtime import events, publish, runtime; "
-        "assert runtime.serving() is not None, 'no thread runtime installed'; "
-        f"publish.publish_now(events.post_likes(post_id={post_id}, like_count=1, version=1)); "
-        f"publish.publish_now(events.post_likes(post_id={post_id}, like_count=2, version=2))"
-    )
-    # A window far longer than the process lives: only the flush at exit can send the count.
+    # The first count goes at once; once it is numbered, the second waits a window far longer
+    # than the process lives: only the flush at exit can send it.
+    script = f"""
+import time
+import config.wsgi
+from realtime import events, publish, runtime, streams
+assert runtime.serving() is not None, "no thread runtime installed"
+publish.publish_now(events.post_likes(post_id={post_id}, like_count=1, version=1))
+give_up = time.monotonic() + 10
+while streams.get_log().positions(["{stream}"]).seqs["{stream}"] < 1:
+    assert time.monotonic() < give_up, "the first count was never numbered"
+    time.sleep(0.01)
+publish.publish_now(events.post_likes(post_id={post_id}, like_count=2, version=2))
+"""
     env = clean_environment(
         DJANGO_SETTINGS_MODULE="config.settings_test",
         REDIS_URL=os.environ["REDIS_URL"],
@@ -180,4 +208,4 @@ async def test_a_wsgi_worker_sends_its_held_counts_when_it_exits(settings: Any) 
         subprocess.run, [sys.executable, "-c", script], cwd=BACKEND_DIR, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert await numbered(stream) == [("post.likes", 2)]
+    assert await numbered(stream) == [("post.likes", 1), ("post.likes", 2)]
