@@ -15,8 +15,10 @@ one layer at a time, in interleaved rounds:
   + like statement        the real like statement, pushes stubbed out
   + publish               everything, as served: the like path under test
 
-and the lean like road (feed.lean_likes, what the WSGI workers serve) for comparison. The
-increments are the cost of each layer. A cProfile of each road follows.
+and, for comparison, the lean like road (feed.lean_likes, what the WSGI workers serve) and
+the like road on the event loop (feed.async_likes, what the ASGI workers serve: the same
+likes as ASGI requests to the app, awaited one after another on a uvloop event loop). The
+increments are the cost of each layer. With --cprofile a profile of each road follows.
 """
 
 from __future__ import annotations
@@ -114,6 +116,73 @@ def _drive(app: WSGIApp, requests: list[dict[str, Any]], *, expect: int = 200) -
     return spent * 1000 / (len(requests) - warm)
 
 
+def _scope(environ: dict[str, Any]) -> dict[str, Any]:
+    """The ASGI scope of the same request."""
+    headers = [(b"host", environ["HTTP_HOST"].encode())]
+    if "HTTP_COOKIE" in environ:
+        headers.append((b"cookie", environ["HTTP_COOKIE"].encode()))
+    if "HTTP_X_CSRFTOKEN" in environ:
+        headers.append((b"x-csrftoken", environ["HTTP_X_CSRFTOKEN"].encode()))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": environ["REQUEST_METHOD"],
+        "scheme": "http",
+        "path": environ["PATH_INFO"],
+        "raw_path": environ["PATH_INFO"].encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+class _LoopDriver:
+    """Sends ASGI requests to an app, one after another, on an event loop of its own."""
+
+    def __init__(self) -> None:
+        import uvloop
+
+        self.loop = uvloop.new_event_loop()
+
+    def __call__(self, app: Any, requests: list[dict[str, Any]], *, expect: int = 200) -> float:
+        return float(self.loop.run_until_complete(self._drive(app, [_scope(e) for e in requests], expect)))
+
+    @staticmethod
+    async def _drive(app: Any, scopes: list[dict[str, Any]], expect: int) -> float:
+        statuses: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        warm = max(1, len(scopes) // 10)
+        for scope in scopes[:warm]:
+            await app(scope, receive, send)
+        statuses.clear()
+        started = time.process_time()
+        for scope in scopes[warm:]:
+            await app(scope, receive, send)
+        spent = time.process_time() - started
+        wrong = [s for s in statuses if s != expect]
+        if wrong:
+            raise stack.BenchError(f"{len(wrong)} requests answered {wrong[0]}, expected {expect}")
+        return spent * 1000 / (len(scopes) - warm)
+
+    def close(self) -> None:
+        from core import async_database
+        from realtime.runtime import stop_runtime
+
+        self.loop.run_until_complete(stop_runtime())
+        self.loop.run_until_complete(async_database.close_pool())
+        self.loop.close()
+
+
 @contextmanager
 def _patched(target: Any, name: str, value: Any) -> Iterator[None]:
     saved = getattr(target, name)
@@ -206,11 +275,24 @@ def _profile(args: argparse.Namespace) -> None:
             session_key, csrf = sessions[index]
             cookies: dict[str, str] = {}
             if logged_in and session_key is not None:
-                cookies = {settings.SESSION_COOKIE_NAME: session_key, settings.CSRF_COOKIE_NAME: csrf}
-            out.append(_environ(method, f"/api/posts/{post_id}/like/", cookies, csrf if logged_in else None))
+                cookies = {
+                    settings.SESSION_COOKIE_NAME: session_key,
+                    settings.CSRF_COOKIE_NAME: csrf,
+                }
+            out.append(
+                _environ(
+                    method,
+                    f"/api/posts/{post_id}/like/",
+                    cookies,
+                    csrf if logged_in else None,
+                )
+            )
         return out
 
+    from django.core.asgi import get_asgi_application
+
     import config.wsgi  # noqa: F401 - the WSGI workers' setup (their leaderboard thread)
+    from feed.async_likes import AsyncLikes
     from feed.lean_likes import LeanLikes
 
     with override_settings(MIDDLEWARE=[], ROOT_URLCONF=__name__):
@@ -219,14 +301,16 @@ def _profile(args: argparse.Namespace) -> None:
         chain = WSGIHandler()
     django_view = WSGIHandler()
     lean = LeanLikes(WSGIHandler())
+    on_the_loop, loop_driver = AsyncLikes(get_asgi_application()), _LoopDriver()
     unchanged = likes.LikeWrite(True, 1, 1, changed=False, author_id=0, post_id=0)
     no_pushes = (
         (services, "publish_after_commit", lambda *a, **k: None),
         (services, "request_leaderboard_refresh_after_commit", lambda *a, **k: None),
     )
-    lean_name = "the lean like road"
+    lean_name, loop_name = "the lean like road", "the like road on the loop"
+    roads = (lean_name, loop_name)
     # name, app, logged in, URLconf of the plain view, patches
-    stages: list[tuple[str, WSGIApp, bool, str | None, tuple[tuple[Any, str, Any], ...]]] = [
+    stages: list[tuple[str, Any, bool, str | None, tuple[tuple[Any, str, Any], ...]]] = [
         ("django, no middleware", bare_django, False, __name__, ()),
         ("+ middleware (anonymous)", chain, False, __name__, ()),
         ("+ session and user", chain, True, __name__, ()),
@@ -240,6 +324,7 @@ def _profile(args: argparse.Namespace) -> None:
         ("+ like statement (no pushes)", django_view, True, None, no_pushes),
         ("+ publish (the DRF like path)", django_view, True, None, ()),
         (lean_name, lean, True, None, ()),
+        (loop_name, on_the_loop, True, None, ()),
     ]
     # Rounds, each stage once per round: the host's load drifts, and each stage sees the same drift.
     measured: dict[str, list[float]] = {name: [] for name, *_ in stages}
@@ -251,28 +336,35 @@ def _profile(args: argparse.Namespace) -> None:
                     stack_of_patches.enter_context(override_settings(ROOT_URLCONF=urlconf))
                 for target, attribute, value in patches:
                     stack_of_patches.enter_context(_patched(target, attribute, value))
-                measured[name].append(_drive(app, requests))
+                drive = loop_driver if name == loop_name else _drive
+                measured[name].append(drive(app, requests))
 
     print(f"\nserver CPU per like request, in-process, median of {args.rounds} rounds of {args.requests} (ms):")
     previous = 0.0
     for name, values in measured.items():
         ms = statistics.median(values)
-        delta = "" if name == lean_name else f"  (+{ms - previous:.3f})"
+        delta = "" if name in roads else f"  (+{ms - previous:.3f})"
         rounds = " / ".join(f"{v:.2f}" for v in values)
         print(f"  {name:32s} {ms:7.3f}{delta:12s} rounds: {rounds}")
-        if name != lean_name:
+        if name not in roads:
             previous = ms
     if args.cprofile:
-        for title, app in (("the DRF like path", django_view), (lean_name, lean)):
+        profiled: tuple[tuple[str, Any], ...] = (
+            ("the DRF like path", django_view),
+            (lean_name, lean),
+            (loop_name, on_the_loop),
+        )
+        for title, app in profiled:
             profiler = cProfile.Profile(time.process_time)
             requests = like_requests()
             profiler.enable()
-            _drive(app, requests)
+            (loop_driver if title == loop_name else _drive)(app, requests)
             profiler.disable()
             text = io.StringIO()
             pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
             print(f"\n{title}, cProfile (cumulative):")
             print(text.getvalue())
+    loop_driver.close()
 
 
 if __name__ == "__main__":

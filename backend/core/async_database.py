@@ -19,7 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 # What Django passes psycopg for its own cursors and adapters, not connection settings.
 _DJANGO_ONLY = ("cursor_factory", "context", "prepare_threshold")
 
-_pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool[AsyncConnection[Any]]]" = (
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool[AsyncConnection[Any]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -29,7 +29,7 @@ def available() -> bool:
     return bool(connection.vendor == "postgresql")
 
 
-async def pool() -> "AsyncConnectionPool[AsyncConnection[Any]]":
+async def pool() -> AsyncConnectionPool[AsyncConnection[Any]]:
     """This loop's pool, opened on first use (its connections are made in the background)."""
     loop = asyncio.get_running_loop()
     found = _pools.get(loop)
