@@ -53,3 +53,9 @@ def encode(value: Any) -> bytes | int:
 
 def decode(raw: bytes) -> Any:
     return _SERIALIZER.loads(raw)
+
+
+def redis_client(cache: Any) -> redis.Redis:
+    """The redis-py client behind a RedisCache (one per pool), for what the cache API cannot say
+    (the throttle's script, core.throttle_redis)."""
+    return cache._cache.get_client(write=True)

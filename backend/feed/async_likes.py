@@ -3,8 +3,8 @@
 Under ASGI a Django view runs in a worker thread, and a like paid the hop there and back, the
 whole middleware chain and DRF around one SQL statement. This ASGI app answers `POST` and
 `DELETE /api/posts/{id}/like/` and `/api/comments/{id}/like/` on the loop itself: the session
-and the throttle count come from Redis with an asyncio client, the statement runs on an
-asyncio PostgreSQL connection (core.async_database), and the event goes to this loop's
+and the throttle come from Redis in one round trip on an asyncio client, the statement runs
+on an asyncio PostgreSQL connection (core.async_database), and the event goes to this loop's
 publisher. Everything else, and every like it does not answer itself, goes to `django_app`.
 
 What stays the same, by reuse rather than by copy:
@@ -14,8 +14,8 @@ What stays the same, by reuse rather than by copy:
   it (the backend named, the password hash), against the user row as Django's authentication
   loads it (accounts.backends.CachedModelBackend, which remembers it for a few seconds);
 - CSRF is DRF's SessionAuthentication.enforce_csrf on a Django request of the same scope;
-- the throttle counts in the `like` scope's cache entry of DRF's throttle, in its format, so
-  both roads draw on one budget per user;
+- the throttle is the `like` scope of core.throttling's, the same script on the same log
+  (core.throttle_redis), so every road draws on one budget per user;
 - the answer's headers come from Django's own middleware classes that set them, and the
   request log and latency metric from ops.middleware.record_request.
 Whenever the answer is not a like's own (no session or one not in the cache, no such active
@@ -55,7 +55,7 @@ from rest_framework.exceptions import PermissionDenied
 from accounts.backends import CachedModelBackend
 from accounts.models import User
 from config import django_redis_cache
-from core import async_database
+from core import async_database, throttle_redis
 from core.throttling import ScopedRateThrottle
 from feed import apis, likes, services
 from ops.errors import DATABASE_DOWN, RETRY_AFTER_SECONDS
@@ -72,6 +72,7 @@ _TARGETS = {"posts": likes.POST, "comments": likes.COMMENT}
 _REST_VIEWS: dict[str, type[apis._LikeApi]] = {"posts": apis.PostLikeApi, "comments": apis.CommentLikeApi}
 _LIKED = {"POST": True, "DELETE": False}
 _SESSIONS_IN_THE_CACHE = "accounts.sessions.cached_db"
+_MAX_REMEMBERED_SESSIONS = 100_000
 
 # The MIDDLEWARE entries whose work on a like's answer is headers (security, framing, length).
 # The others act on the request, and this road does their part itself: the request log,
@@ -107,7 +108,11 @@ class AsyncLikes:
         self.sessions = import_module(settings.SESSION_ENGINE).SessionStore
         self.cache = caches["default"]
         # Per event loop: an asyncio client belongs to the loop that made it.
-        self._redis: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._redis: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, throttle_redis.AsyncLog]] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Whose each session seen is: a session key never changes hands (a login makes a new one).
+        self._session_users: dict[str, int] = {}
         self.allow = {kind: ", ".join(view().allowed_methods) for kind, view in _REST_VIEWS.items()}
         self.routes = {kind: resolve(f"/api/{kind}/1/like/").route for kind in _REST_VIEWS}
         self.headers_chain = self._headers_chain()
@@ -173,24 +178,38 @@ class AsyncLikes:
         return {"liked": state.liked, "like_count": state.like_count, "version": state.version}, 200
 
     async def _allowed_user(self, request: HttpRequest) -> int:
-        """The id of the session's user, CSRF checked and within the like throttle; else _NotHere."""
+        """The id of the session's user, CSRF checked and within the like throttle; else _NotHere.
+
+        One Redis round trip for a session this worker has seen before (it remembers whose it
+        is): the throttle's script reads the session and counts the like together. A session
+        new to the worker is read once first.
+        """
         store = self.sessions(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
-        if store.session_key is None:
-            raise _NotHere
-        redis = self._client()
+        if store.session_key is None or (settings.SECURE_SSL_REDIRECT and not request.is_secure()):
+            raise _NotHere  # no session; or plain HTTP, which Django redirects
+        # CSRF first: a forged request must not spend the user's likes.
         try:
-            raw = await redis.get(self.cache.make_key(store.cache_key))
+            SessionAuthentication().enforce_csrf(request)  # type: ignore[arg-type]
+        except PermissionDenied:
+            raise _NotHere from None
+        session_key = self.cache.make_key(store.cache_key)
+        client, log = self._redis_here()
+        try:
+            user_id = self._session_users.get(session_key)
+            if user_id is None:
+                user_id = _session_user(await client.get(session_key))
+            verdict = await self._record_like(log, session_key=session_key, user_id=user_id)
         except (RedisError, OSError):
-            raise _NotHere from None
-        if raw is None:
+            raise _NotHere from None  # Django reads the session from the database
+        if verdict.session_missing:
+            self._session_users.pop(session_key, None)
             raise _NotHere  # Django reads it from the database and puts it back in the cache
-        session = django_redis_cache.decode(raw)
-        if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        session = django_redis_cache.decode(verdict.session) if verdict.session is not None else {}
+        if _session_user(verdict.session) != user_id:
             raise _NotHere
-        try:
-            user_id = User._meta.pk.to_python(session.get(SESSION_KEY))  # as django.contrib.auth reads it
-        except ValidationError:
-            raise _NotHere from None
+        if len(self._session_users) >= _MAX_REMEMBERED_SESSIONS:
+            self._session_users.clear()
+        self._session_users[session_key] = user_id
         try:
             user = CachedModelBackend.remembered(user_id) or await _load_user(user_id)
         except DatabaseError:
@@ -200,46 +219,42 @@ class AsyncLikes:
         session_hash = session.get(HASH_SESSION_KEY)
         if user is None or not session_hash or not constant_time_compare(session_hash, user.get_session_auth_hash()):
             raise _NotHere
-        try:
-            SessionAuthentication().enforce_csrf(request)  # type: ignore[arg-type]
-        except PermissionDenied:
-            raise _NotHere from None
-        if not await self._throttle_allows(int(user.pk)):
-            raise _NotHere
-        return int(user.pk)
+        if not verdict.allowed:
+            raise _NotHere  # Django answers the 429, with its Retry-After
+        return user_id
 
-    async def _throttle_allows(self, user_id: int) -> bool:
-        """DRF's SimpleRateThrottle.allow_request for the `like` scope, on the loop."""
+    @staticmethod
+    async def _record_like(log: throttle_redis.AsyncLog, *, session_key: str, user_id: int) -> throttle_redis.Verdict:
+        """The `like` scope of core.throttling.ScopedRateThrottle, with the session read alongside."""
         throttle = ScopedRateThrottle()
-        rate = throttle.THROTTLE_RATES.get(apis._LikeApi.throttle_scope)
-        if rate is None:
-            return True
-        allowed, duration = throttle.parse_rate(rate)
-        assert allowed is not None and duration is not None  # a rate was given
-        key = self.cache.make_key(throttle.cache_format % {"scope": apis._LikeApi.throttle_scope, "ident": user_id})
-        redis = self._client()
-        try:
-            raw = await redis.get(key)
-            history: list[float] = django_redis_cache.decode(raw) if raw is not None else []
-            now = throttle.timer()
-            while history and history[-1] <= now - duration:
-                history.pop()
-            if len(history) >= allowed:
-                return False
-            history.insert(0, now)
-            await redis.set(key, django_redis_cache.encode(history), ex=duration)
-        except (RedisError, OSError) as error:
-            logger.warning("throttle cache unavailable; request let through", extra={"error": repr(error)})
-        return True
+        allowed, duration = throttle.parse_rate(throttle.THROTTLE_RATES.get(apis._LikeApi.throttle_scope))
+        if allowed is None or duration is None:  # likes are not throttled: only the session to read
+            allowed, duration = 1, 0
+        key = throttle.cache.make_key(throttle.cache_format % {"scope": apis._LikeApi.throttle_scope, "ident": user_id})
+        return await log.record(key, now=throttle.timer(), duration=duration, allowed=allowed, session_key=session_key)
 
-    def _client(self) -> Any:
+    def _redis_here(self) -> tuple[Any, throttle_redis.AsyncLog]:
         loop = asyncio.get_running_loop()
-        client = self._redis.get(loop)
-        if client is None:
+        here = self._redis.get(loop)
+        if here is None:
             servers = settings.REDIS_SERVERS
             assert servers is not None, "available() holds"
-            client = self._redis[loop] = servers.async_client()
-        return client
+            client = servers.async_client()
+            here = self._redis[loop] = (client, throttle_redis.AsyncLog(client))
+        return here
+
+
+def _session_user(raw: bytes | None) -> int:
+    """The user id a cached session names, read as django.contrib.auth reads it; else _NotHere."""
+    if raw is None:
+        raise _NotHere  # Django reads it from the database and puts it back in the cache
+    session = django_redis_cache.decode(raw)
+    if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        raise _NotHere
+    try:
+        return int(User._meta.pk.to_python(session.get(SESSION_KEY)))
+    except (ValidationError, TypeError):
+        raise _NotHere from None
 
 
 @sync_to_async
