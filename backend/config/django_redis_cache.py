@@ -7,8 +7,9 @@ count, so it paid that three times. A `redis.Redis` is safe to share between thr
 command borrows a connection from the pool), so each pool gets one, which lives as long as
 the pool does (config.redis_pool keeps one pool per process).
 
-`encode` and `decode` speak the cache's value format to clients of its keys that are not the
-cache (feed.async_likes reads sessions and throttle counts on the event loop).
+`decode` reads the cache's value format for clients of its keys that are not the cache
+(feed.async_likes reads sessions on the event loop); `redis_client` hands the cache's own
+client to what the cache API cannot say (the throttle's script, core.throttle_redis).
 
 This leans on RedisCacheClient's undocumented `get_client`, `_get_connection_pool` and
 `_client`, on RedisCache setting `_class` in its constructor, and on the value format of RedisSerializer;
@@ -43,12 +44,8 @@ class RedisCache(django_redis.RedisCache):
 
 
 # The cache's value format (Django's RedisSerializer: an int as is, anything else pickled), for
-# code that reads and writes the cache's keys with an asyncio client of its own (feed.async_likes).
+# code that reads the cache's keys with an asyncio client of its own (feed.async_likes).
 _SERIALIZER = django_redis.RedisSerializer()
-
-
-def encode(value: Any) -> bytes | int:
-    return _SERIALIZER.dumps(value)
 
 
 def decode(raw: bytes) -> Any:

@@ -41,8 +41,8 @@ def test_values_written_by_the_cache_read_the_same_through_another_client() -> N
     raw = redis.Redis.from_url(redis_servers().urls[0])
     cache.set("format-probe", [1.5, 2.25], 30)
     assert django_redis_cache.decode(bytes_at(raw, cache.make_key("format-probe"))) == [1.5, 2.25]
-    raw.set(cache.make_key("format-probe"), django_redis_cache.encode({"_auth_user_id": "7"}), ex=30)
-    assert cache.get("format-probe") == {"_auth_user_id": "7"}
+    cache.set("format-probe", {"_auth_user_id": "7"}, 30)
+    assert django_redis_cache.decode(bytes_at(raw, cache.make_key("format-probe"))) == {"_auth_user_id": "7"}
     # Integers are stored as they are (so INCR works), and read back as integers both ways.
     cache.set("format-probe", 41, 30)
     assert django_redis_cache.decode(bytes_at(raw, cache.make_key("format-probe"))) == 41
