@@ -43,11 +43,14 @@ class CachedModelBackend(ModelBackend):
 
     @classmethod
     def remembered(cls, user_id: Any) -> User | None:
-        """This worker's fresh copy of an active user's row, without a query; None if it has none."""
+        """This worker's fresh row of an active user, without a query; None if it has none.
+
+        The row itself, not a copy: for readers only (the like road on the event loop).
+        """
         cached = cls._users.get(user_id)
-        if cached is None or cached[0] <= time.monotonic() or cached[1] is None:
+        if cached is None or cached[0] <= time.monotonic():
             return None
-        return copy.copy(cached[1])
+        return cached[1]
 
     @classmethod
     def forget_user(cls, user_id: Any) -> None:

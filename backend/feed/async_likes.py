@@ -116,6 +116,7 @@ class AsyncLikes:
         self.allow = {kind: ", ".join(view().allowed_methods) for kind, view in _REST_VIEWS.items()}
         self.routes = {kind: resolve(f"/api/{kind}/1/like/").route for kind in _REST_VIEWS}
         self.headers_chain = self._headers_chain()
+        self._learned_headers: dict[bool, list[tuple[str, str]]] = {}
 
     @staticmethod
     def _headers_chain() -> Callable[[HttpRequest], HttpResponse]:
@@ -140,32 +141,50 @@ class AsyncLikes:
             body, status = await self._like(kind, object_id, user_id=user_id, liked=_LIKED[scope["method"]])
         except _NotHere:
             return await self.django_app(scope, receive, send)
-        response = HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
-        response["Allow"] = self.allow[kind]
-        # As Django's session middleware says of an answer that read the session.
-        response["Vary"] = "Cookie"
+        content = orjson.dumps(body)
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(content))),
+            ("Allow", self.allow[kind]),
+            # As Django's session middleware says of an answer that read the session.
+            ("Vary", "Cookie"),
+            *self._middleware_headers(request),
+            *record_request(
+                request_id=request.headers.get("X-Request-ID") or uuid.uuid4().hex,
+                method=scope["method"],
+                route=self.routes[kind],
+                path=request.path,
+                status=status,
+                started=started,
+                user_id=user_id,
+            ),
+        ]
         if status == 503:
-            response["Retry-After"] = RETRY_AFTER_SECONDS
-        request.answer = response  # type: ignore[attr-defined]
-        response = self.headers_chain(request)
-        for name, value in record_request(
-            request_id=request.headers.get("X-Request-ID") or uuid.uuid4().hex,
-            method=scope["method"],
-            route=self.routes[kind],
-            path=request.path,
-            status=status,
-            started=started,
-            user_id=user_id,
-        ):
-            response[name] = value
+            headers.append(("Retry-After", RETRY_AFTER_SECONDS))
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.items()],
+                "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers],
             }
         )
-        await send({"type": "http.response.body", "body": response.content})
+        await send({"type": "http.response.body", "body": content})
+
+    def _middleware_headers(self, request: HttpRequest) -> list[tuple[str, str]]:
+        """What Django's header middleware adds to a like's answer.
+
+        It depends only on the settings and on whether the request came over HTTPS, so it is
+        learned once for each by passing an empty answer through the chain.
+        """
+        secure = request.is_secure()
+        learned = self._learned_headers.get(secure)
+        if learned is None:
+            probe = HttpResponse(b"", content_type="application/json")
+            own = {*probe.headers, "Content-Length"}
+            request.answer = probe  # type: ignore[attr-defined]
+            learned = [(name, value) for name, value in self.headers_chain(request).items() if name not in own]
+            self._learned_headers[secure] = learned
+        return learned
 
     async def _like(self, kind: str, object_id: int, *, user_id: int, liked: bool) -> tuple[dict[str, Any], int]:
         try:
