@@ -1,13 +1,17 @@
 """Session authentication without a user query on every request."""
 
 import copy
+import functools
 import threading
 import time
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth.backends import ModelBackend
+from django.db import connection
 
 from accounts.models import User
+from core import async_database
 
 # How long a worker trusts a user row it loaded. Django re-checks the session's password hash
 # against this row on every request, so a password change (or a deactivation) made by another
@@ -34,10 +38,7 @@ class CachedModelBackend(ModelBackend):
             user = cached[1]
         else:
             user = super().get_user(user_id)
-            with self._lock:
-                if len(self._users) >= _MAX_CACHED_USERS:
-                    self._users.clear()
-                self._users[user_id] = (now + USER_CACHE_SECONDS, user)
+            self._remember(user_id, user, now)
         # A copy per request: code that sets attributes on request.user stays within it.
         return copy.copy(user)
 
@@ -52,10 +53,47 @@ class CachedModelBackend(ModelBackend):
             return None
         return cached[1]
 
+    async def aget_user(self, user_id: Any) -> User | None:
+        """get_user on an event loop: a row not remembered is read on the loop's own pool
+        (core.async_database), with no hop to a thread for Django's ORM."""
+        now = time.monotonic()
+        cached = self._users.get(user_id)
+        if cached is not None and cached[0] > now:
+            return copy.copy(cached[1])
+        if not async_database.available():
+            return await sync_to_async(self.get_user)(user_id)
+        db_pool = await async_database.pool()
+        async with db_pool.connection() as db:
+            row = await (await db.execute(_select_user(), {"id": user_id})).fetchone()
+        user = User.from_db("default", _user_columns(), row) if row is not None else None
+        if user is not None and not self.user_can_authenticate(user):
+            user = None
+        self._remember(user_id, user, now)
+        return copy.copy(user)
+
+    @classmethod
+    def _remember(cls, user_id: Any, user: User | None, now: float) -> None:
+        with cls._lock:
+            if len(cls._users) >= _MAX_CACHED_USERS:
+                cls._users.clear()
+            cls._users[user_id] = (now + USER_CACHE_SECONDS, user)
+
     @classmethod
     def forget_user(cls, user_id: Any) -> None:
         with cls._lock:
             cls._users.pop(user_id, None)
+
+
+@functools.cache
+def _user_columns() -> list[str]:
+    return [field.attname for field in User._meta.concrete_fields]
+
+
+@functools.cache
+def _select_user() -> str:
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in User._meta.concrete_fields)
+    table, key = connection.ops.quote_name(User._meta.db_table), connection.ops.quote_name(User._meta.pk.column)
+    return f"SELECT {columns} FROM {table} WHERE {key} = %(id)s"
 
 
 def forget_saved_user(*, instance: User, **kwargs: Any) -> None:

@@ -37,13 +37,11 @@ from typing import Any
 
 import orjson
 import psycopg
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.handlers.asgi import ASGIRequest
-from django.db import DatabaseError, close_old_connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import resolve
 from django.utils.crypto import constant_time_compare
@@ -230,8 +228,8 @@ class AsyncLikes:
             self._session_users.clear()
         self._session_users[session_key] = user_id
         try:
-            user = CachedModelBackend.remembered(user_id) or await _load_user(user_id)
-        except DatabaseError:
+            user = CachedModelBackend.remembered(user_id) or await CachedModelBackend().aget_user(user_id)
+        except psycopg.Error:
             raise _NotHere from None  # Django answers the outage
         # Django's check of the session against the password (a changed password ends it); a
         # hash made with an older secret key is for Django to rotate.
@@ -274,16 +272,6 @@ def _session_user(raw: bytes | None) -> int:
         return int(User._meta.pk.to_python(session.get(SESSION_KEY)))
     except (ValidationError, TypeError):
         raise _NotHere from None
-
-
-@sync_to_async
-def _load_user(user_id: Any) -> User | None:
-    """The user's row as Django's authentication loads it (and this worker then remembers it)."""
-    try:
-        return CachedModelBackend().get_user(user_id)
-    finally:
-        # As at the end of a Django request: the connection goes back to the pool.
-        close_old_connections()
 
 
 def _has_body(scope: dict[str, Any]) -> bool:
