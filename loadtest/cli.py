@@ -40,6 +40,12 @@ def fanout_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, help="uvicorn workers holding sockets (separate ports)")
     parser.add_argument("--write-workers", type=int, help="workers taking the REST requests (0: the socket workers)")
     parser.add_argument(
+        "--like-workers",
+        type=int,
+        default=1,
+        help="uvicorn processes taking the likes, as nginx sends them in production (0: the REST workers take them)",
+    )
+    parser.add_argument(
         "--http-server",
         choices=["gunicorn", "uvicorn"],
         default="gunicorn",
@@ -104,6 +110,8 @@ def run_fanout(argv: list[str]) -> None:
     limit = stack.open_files_limit()
     if not 1 <= args.sockets <= limit - SOCKET_HEADROOM:
         raise BenchError(f"--sockets must be between 1 and {limit - SOCKET_HEADROOM} (open files limit {limit})")
+    if args.like_workers < 0:
+        raise BenchError("--like-workers must be 0 or more")
     out = (args.out or REPORTS_DIR / time.strftime("%Y%m%d-%H%M%S")).resolve()
     out.mkdir(parents=True, exist_ok=True)
 
@@ -120,6 +128,7 @@ def run_fanout(argv: list[str]) -> None:
         workers=scenario.workers if args.workers is None else args.workers,
         write_workers=scenario.write_workers if args.write_workers is None else args.write_workers,
         http_server=args.http_server,
+        like_workers=args.like_workers,
         endpoints=args.endpoints or scenario.endpoints,
         endpoint_rate=args.endpoint_rate,
         endpoint_duration=args.endpoint_duration,
@@ -146,6 +155,7 @@ def run_fanout(argv: list[str]) -> None:
         "workers": options.workers,
         "write_workers": options.write_workers,
         "http_server": options.http_server,
+        "like_workers": options.like_workers,
         "socket_auth": options.socket_auth,
         "server_env": options.server_env,
     }

@@ -75,8 +75,11 @@ class PhaseResult:
     ticks: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
     server_names: list[str] = field(default_factory=list)
-    # The servers that take the REST writes (the socket servers too when they take them).
+    # The servers that take the REST writes: the like workers and the REST servers (the
+    # socket servers too when they take them).
     write_server_names: list[str] = field(default_factory=list)
+    # The like workers alone (none when the REST servers take the likes).
+    like_server_names: list[str] = field(default_factory=list)
     ceiling: dict[str, Any] = field(default_factory=dict)
     endpoints: list[dict[str, Any]] = field(default_factory=list)
     client_name: str = ""

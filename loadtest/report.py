@@ -78,7 +78,8 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         "sockets not equal to the database": c.get("sockets_wrong"),
         "sockets with another leaderboard": c.get("sockets_wrong_leaderboard"),
         "likes/s sent (REST)": like_rate,
-        # Every process that takes the REST writes (all workers), over the window, per like answered.
+        # Every process that takes the REST writes (like workers and REST workers), over the
+        # window, per like answered.
         "server CPU per like (ms)": 1000 * write_cpu / likes_ok if likes_ok else None,
         "all server processes' CPU per like (ms)": 1000 * all_cpu / likes_ok if likes_ok else None,
         "like ceiling (statements/s)": ceiling,
@@ -204,7 +205,8 @@ def processes_table(phase: PhaseResult) -> list[str]:
     rows = phase.processes_in_window(list(dict.fromkeys(phase.server_names + phase.write_server_names)))
     if not rows:
         return []
-    writes = set(phase.write_server_names)
+    likes = set(phase.like_server_names)
+    rest = set(phase.write_server_names) - likes
     sockets = set(phase.server_names)
     lines = [
         f"Server processes, {phase.name} (CPU over the window; 'may run on' is each process's CPU affinity):",
@@ -213,7 +215,8 @@ def processes_table(phase: PhaseResult) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        role = " + ".join(r for r, names in (("sockets", sockets), ("REST", writes)) if row["server"] in names)
+        roles = (("sockets", sockets), ("like worker", likes), ("REST", rest))
+        role = " + ".join(r for r, names in roles if row["server"] in names)
         lines.append(
             f"| {row['server']} | {role} | {row['pid']} | `{row['process']}` | {row['cpu_percent']:.1f} | "
             f"{row['cpu_seconds']:.2f} | {','.join(map(str, row['cpus']))} |"
@@ -225,7 +228,9 @@ def endpoint_figures(phase: PhaseResult) -> list[dict[str, Any]]:
     found = []
     for result in phase.endpoints:
         start, end = result["window"]
-        cpu = phase.cpu_seconds(phase.write_server_names, window=(start - 0.6, end + 0.6))
+        # The endpoints go to the REST servers; the like workers take none of them.
+        rest = [n for n in phase.write_server_names if n not in phase.like_server_names]
+        cpu = phase.cpu_seconds(rest, window=(start - 0.6, end + 0.6))
         latency = result.get("latency", {})
         found.append(
             {
@@ -276,8 +281,8 @@ def pinning_text(pinned: dict[str, Any]) -> str:
         return "No CPU pinning (fewer than 2 usable CPUs, or --no-pin)."
     return (
         f"Pinning: a single socket worker (or the bare server) to CPU {pinned['server']}, the load client to CPU "
-        f"{pinned['client']} (os.sched_setaffinity); several socket workers, the REST workers, PostgreSQL, Redis "
-        "and the writers float. Each server process's own affinity is in the table below."
+        f"{pinned['client']} (os.sched_setaffinity); several socket workers, the like and REST workers, PostgreSQL, "
+        "Redis and the writers float. Each server process's own affinity is in the table below."
     )
 
 

@@ -48,6 +48,7 @@ class Options:
     workers: int
     write_workers: int
     http_server: str
+    like_workers: int
     endpoints: bool
     endpoint_rate: float
     endpoint_duration: float
@@ -77,12 +78,15 @@ class RunFacts:
 
 @dataclass
 class Servers:
-    """The KarmaFeed processes of a run; with no write workers the socket workers take the writes."""
+    """The KarmaFeed processes of a run; with no write workers the socket workers take the REST
+    writes, and with no like workers the REST servers take the likes too."""
 
     socket_ports: list[int]
     socket_children: list[Child]
     write_ports: list[int] = field(default_factory=list)
     write_children: list[Child] = field(default_factory=list)
+    like_ports: list[int] = field(default_factory=list)
+    like_children: list[Child] = field(default_factory=list)
 
     @property
     def rest_ports(self) -> list[int]:
@@ -92,8 +96,16 @@ class Servers:
     def rest_children(self) -> list[Child]:
         return self.write_children or self.socket_children
 
+    @property
+    def like_targets(self) -> list[int]:
+        return self.like_ports or self.rest_ports
+
+    def writing_children(self) -> list[Child]:
+        """Every process that serves writes: the like workers, then the REST servers."""
+        return self.like_children + self.rest_children
+
     def all(self) -> list[Child]:
-        return self.socket_children + [c for c in self.rest_children if c not in self.socket_children]
+        return self.socket_children + [c for c in self.writing_children() if c not in self.socket_children]
 
 
 class Bench:
@@ -154,12 +166,14 @@ class Bench:
     def karmafeed_phase(self, facts: RunFacts) -> PhaseResult:
         o = self.o
         phase = PhaseResult("karmafeed")
-        status(f"starting the servers (sockets: uvicorn; writes: {o.http_server})")
+        likes = f"{o.like_workers} uvicorn like worker(s)" if o.like_workers else "the REST servers"
+        status(f"starting the servers (sockets: uvicorn; likes: {likes}; other writes: {o.http_server})")
         servers = self.start_servers(facts.env)
         for child in servers.all():
             self.sampler.watch(child.name, child.pid)
         phase.server_names = [child.name for child in servers.socket_children]
-        phase.write_server_names = [child.name for child in servers.rest_children]
+        phase.write_server_names = [child.name for child in servers.writing_children()]
+        phase.like_server_names = [child.name for child in servers.like_children]
         client = self.connect(
             phase,
             "client-karmafeed",
@@ -168,7 +182,17 @@ class Bench:
             follow_sets=o.scenario.follow_sets(facts.newest, random.Random(7)),
             cookies=socket_cookies(facts.sessions, o.socket_auth),
         )
-        started = self.load(phase, client, writer_config(o, facts, servers.rest_ports, self.out / "writers.json"))
+        started = self.load(
+            phase,
+            client,
+            writer_config(
+                o,
+                facts,
+                like_ports=servers.like_targets,
+                rest_ports=servers.rest_ports,
+                result=self.out / "writers.json",
+            ),
+        )
         phase.window = (started, time.time())
         phase.client = self.converge(phase, client, servers)
         if o.endpoints:
@@ -178,11 +202,14 @@ class Bench:
         return phase
 
     def start_servers(self, env: dict[str, str]) -> Servers:
-        """Socket workers (uvicorn, one process and port each) and the write servers.
+        """Socket workers (uvicorn, one process and port each), the like workers and the write servers.
 
-        With --http-server gunicorn the writes go to one gunicorn master with --write-workers
-        threaded WSGI workers, as in production; with uvicorn, to --write-workers more uvicorn
-        processes. With no write workers the socket workers take the writes too.
+        As in production, likes go to --like-workers uvicorn processes (one port each), which
+        answer them on their event loop and hold no sockets. The other writes go, with
+        --http-server gunicorn, to one gunicorn master with --write-workers threaded WSGI
+        workers, as in production; with uvicorn, to --write-workers more uvicorn processes.
+        With no write workers the socket workers take those writes; with no like workers the
+        likes go wherever the other writes go.
         """
         o = self.o
         processes = self.children.processes
@@ -205,8 +232,14 @@ class Bench:
                 argv = stack.uvicorn_argv(port)
                 servers.write_children.append(processes.start(f"uvicorn-{port}", argv, env=env, cwd=stack.BACKEND_DIR))
                 servers.write_ports.append(port)
-        children = servers.socket_children + servers.write_children
-        for child, port in zip(children, servers.socket_ports + servers.write_ports, strict=True):
+        for _ in range(o.like_workers):
+            port = stack.free_port()
+            argv = stack.uvicorn_argv(port)
+            servers.like_children.append(processes.start(f"likes-{port}", argv, env=env, cwd=stack.BACKEND_DIR))
+            servers.like_ports.append(port)
+        children = servers.socket_children + servers.write_children + servers.like_children
+        ports = servers.socket_ports + servers.write_ports + servers.like_ports
+        for child, port in zip(children, ports, strict=True):
             stack.wait_http(f"http://127.0.0.1:{port}/api/health/", child)
         return servers
 
@@ -419,12 +452,16 @@ def client_config(
     return config
 
 
-def writer_config(o: Options, facts: RunFacts, ports: list[int], result: Path) -> dict[str, Any] | None:
-    """The writers' config; None when the scenario writes nothing."""
+def writer_config(
+    o: Options, facts: RunFacts, *, like_ports: list[int], rest_ports: list[int], result: Path
+) -> dict[str, Any] | None:
+    """The writers' config: likes to `like_ports`, comments to `rest_ports`; None when the
+    scenario writes nothing."""
     if o.like_rate <= 0 and o.comment_rate <= 0:
         return None
     return {
-        "targets": [f"http://127.0.0.1:{p}" for p in ports],
+        "like_targets": [f"http://127.0.0.1:{p}" for p in like_ports],
+        "comment_targets": [f"http://127.0.0.1:{p}" for p in rest_ports],
         "sessions": facts.sessions["sessions"],
         "cookie_names": facts.sessions["cookie_names"],
         "duration": o.duration,

@@ -3,8 +3,9 @@
 Run by the orchestrator as `python -m loadtest.writers CONFIG.json`. Each logged-in user
 (a session from `manage.py create_sessions`) does one request at a time, so it always knows
 whether it likes a post; a write due while every user is busy is counted as `skipped`,
-which is how a server that cannot keep up shows here. Requests go round-robin to the
-target servers. Prints a JSON status line a second, writes its result file at the end.
+which is how a server that cannot keep up shows here. Likes and unlikes go round-robin to
+the like targets (the like workers, as nginx sends them in production), comments to the
+comment targets (the REST servers). Prints a JSON status line a second, writes its result file at the end.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class Record:
 class Writers:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
-        self.targets: list[str] = config["targets"]
+        self.targets: dict[str, list[str]] = {"like": config["like_targets"], "comment": config["comment_targets"]}
+        self.next_target: Counter[str] = Counter()
         names = config["cookie_names"]
         self.session_cookie, self.csrf_cookie = names["session"], names["csrf"]
         self.idle: deque[Writer] = deque(
@@ -60,7 +62,6 @@ class Writers:
         self.rng = random.Random(config.get("seed", 2))
         self.record = Record()
         self.in_flight: set[asyncio.Task[None]] = set()
-        self.next_target = 0
         self.started = 0.0
 
     def headers(self, writer: Writer, target: str) -> dict[str, str]:
@@ -69,6 +70,13 @@ class Writers:
             "X-CSRFToken": writer.csrftoken,
             "Origin": target,
         }
+
+    def target(self, kind: str) -> str:
+        """The next server, round-robin, of those that take this kind of write."""
+        road = "comment" if kind == "comment" else "like"
+        targets = self.targets[road]
+        self.next_target[road] += 1
+        return targets[(self.next_target[road] - 1) % len(targets)]
 
     def pick_like(self, writer: Writer) -> tuple[str, int]:
         if not self.author_groups:
@@ -87,8 +95,7 @@ class Writers:
         return ("unlike" if post_id in writer.liked else "like"), post_id
 
     async def one(self, http: aiohttp.ClientSession, writer: Writer, kind: str, post_id: int) -> None:
-        target = self.targets[self.next_target % len(self.targets)]
-        self.next_target += 1
+        target = self.target(kind)
         headers = self.headers(writer, target)
         started = time.perf_counter()
         try:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from loadtest.measure import PhaseResult
-from loadtest.report import figures, fmt, lag_trend, ratio_text, write_report
+from loadtest.report import figures, fmt, lag_trend, processes_table, ratio_text, write_report
 
 
 def phase(name: str, *, cpu_per_second: float, frames_per_second: int, latency_mean: list[float]) -> PhaseResult:
@@ -124,3 +124,27 @@ def test_server_cpu_per_like_counts_every_rest_process_and_the_ceiling_ratio() -
     assert found["likes/s ÷ ceiling"] == pytest.approx(0.25)
     processes = {p["pid"]: p for p in measured.processes_in_window(["rest-a", "rest-b"])}
     assert processes[11]["cpu_percent"] == pytest.approx(20) and processes[12]["cpus"] == [1]
+
+
+def test_the_process_table_names_the_like_workers_apart_from_the_rest_workers() -> None:
+    measured = phase("karmafeed", cpu_per_second=0.5, frames_per_second=1000, latency_mean=[0.01] * 10)
+    for row in measured.samples:
+        row["server"]["procs"] = {10: {"cpu": row["server"]["cpu"], "cpus": [0], "name": "socket"}}
+        row["likes-1"] = {
+            "cpu": 0.1 * row["t"],
+            "rss": 0,
+            "procs": {11: {"cpu": 0.1 * row["t"], "cpus": [1], "name": "l"}},
+        }
+        row["http-2"] = {
+            "cpu": 0.2 * row["t"],
+            "rss": 0,
+            "procs": {12: {"cpu": 0.2 * row["t"], "cpus": [1], "name": "h"}},
+        }
+    measured.write_server_names = ["likes-1", "http-2"]
+    measured.like_server_names = ["likes-1"]
+    measured.writers = {"likes_ok": 1000, "like_rate_achieved": 100.0, "like_latency": {}, "statuses": {"200": 1000}}
+    rows = [line.split(" | ") for line in processes_table(measured) if line.startswith("| ")]
+    roles = {row[0].removeprefix("| "): row[1] for row in rows[1:]}
+    assert roles == {"server": "sockets", "likes-1": "like worker", "http-2": "REST"}
+    # CPU per like counts the like workers and the REST workers: (1 + 2 s) / 1,000 likes.
+    assert figures(measured)["server CPU per like (ms)"] == pytest.approx(3.0)

@@ -7,6 +7,7 @@ from loadtest.measure import PhaseResult
 from loadtest.runner import (
     Options,
     RunFacts,
+    Servers,
     bare_pace,
     churn_per_second,
     client_config,
@@ -16,6 +17,7 @@ from loadtest.runner import (
     writer_config,
 )
 from loadtest.scenarios import SCENARIOS
+from loadtest.stack import Child
 
 SESSIONS = {
     "cookie_names": {"session": "kf_session", "csrf": "kf_csrf"},
@@ -34,6 +36,7 @@ def options(scenario: str = "hot", **changes: object) -> Options:
         "workers": 1,
         "write_workers": 1,
         "http_server": "gunicorn",
+        "like_workers": 1,
         "endpoints": False,
         "endpoint_rate": 100.0,
         "endpoint_duration": 5.0,
@@ -89,14 +92,35 @@ def test_the_client_spreads_sockets_over_every_worker_url() -> None:
 
 
 def test_writers_target_the_scenarios_posts_and_are_skipped_without_writes() -> None:
-    config = writer_config(options("hot"), facts(), [8001, 8002], Path("w.json"))
+    config = writer_config(options("hot"), facts(), like_ports=[9001], rest_ports=[8001, 8002], result=Path("w.json"))
     assert config is not None
-    assert config["targets"] == ["http://127.0.0.1:8001", "http://127.0.0.1:8002"]
+    assert config["like_targets"] == ["http://127.0.0.1:9001"]
+    assert config["comment_targets"] == ["http://127.0.0.1:8001", "http://127.0.0.1:8002"]
     assert config["post_ids"] == list(range(60, 40, -1))  # the newest page
     assert config["author_groups"] == [] and config["like_rate"] == 200
-    board = writer_config(options("leaderboard"), facts(), [8001], Path("w.json"))
+    board = writer_config(options("leaderboard"), facts(), like_ports=[9001], rest_ports=[8001], result=Path("w.json"))
     assert board is not None and len(board["author_groups"]) == 4
-    assert writer_config(options("reads"), facts(), [8001], Path("w.json")) is None
+    assert writer_config(options("reads"), facts(), like_ports=[9001], rest_ports=[8001], result=Path("w.json")) is None
+
+
+def child(name: str) -> Child:
+    return Child(name, popen=None, log_path=Path(f"{name}.log"))  # type: ignore[arg-type]
+
+
+def test_likes_go_to_the_like_workers_and_the_rest_to_the_rest_servers_each_counted_once() -> None:
+    socket, http, like = child("uvicorn-1"), child("gunicorn-2"), child("likes-3")
+    servers = Servers([1], [socket], write_ports=[2], write_children=[http], like_ports=[3], like_children=[like])
+    assert (servers.like_targets, servers.rest_ports) == ([3], [2])
+    assert servers.writing_children() == [like, http]
+    assert servers.all() == [socket, like, http]
+    # Without like workers the likes go where the other writes go: the REST servers ...
+    servers = Servers([1], [socket], write_ports=[2], write_children=[http])
+    assert (servers.like_targets, servers.rest_ports) == ([2], [2])
+    assert servers.writing_children() == [http]
+    # ... or, without those either, the socket workers, which are not counted twice.
+    servers = Servers([1], [socket])
+    assert (servers.like_targets, servers.rest_ports) == ([1], [1])
+    assert servers.all() == [socket]
 
 
 def test_churn_drops_a_share_of_the_sockets_each_second_and_at_least_one() -> None:
