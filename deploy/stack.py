@@ -1,8 +1,9 @@
-"""The production topology on one host: nginx in front of socket workers and HTTP workers.
+"""The production topology on one host: nginx in front of socket, HTTP and like workers.
 
     stack.py start   render nginx's config into STACK_DIR, then become honcho running
-                     deploy/Procfile: two gunicorn masters (STACK_WORKERS socket workers,
-                     STACK_HTTP_WORKERS HTTP workers) and nginx, in the foreground
+                     deploy/Procfile: three gunicorn masters (STACK_WORKERS socket workers,
+                     STACK_HTTP_WORKERS HTTP workers, STACK_LIKE_WORKERS like workers) and
+                     nginx, in the foreground
     stack.py stop    stop the stack that STACK_DIR's pid files name, and only that
 
 `make stack` and `make stack-stop` call it (mk/stack.mk); the deploy tests start it the same
@@ -12,8 +13,10 @@ way. Its settings come from the environment:
     STACK_PORT          where nginx listens on 127.0.0.1 (default 8080)
     STACK_WORKERS       how many socket workers (uvicorn, /ws/; default 2)
     STACK_HTTP_WORKERS  how many HTTP workers (WSGI threads, /api/ and the rest; default 2)
+    STACK_LIKE_WORKERS  how many like workers (uvicorn, likes and unlikes only; default 1)
     STACK_WORKER_PORT   the socket workers' port (default 8181)
     STACK_HTTP_PORT     the HTTP workers' port (default STACK_WORKER_PORT + 1)
+    STACK_LIKE_PORT     the like workers' port (default STACK_HTTP_PORT + 1)
     STACK_FRONTEND_ROOT the built browser app (default frontend/dist)
 
 Everything else (DATABASE_URL, REDIS_URL, DJANGO_*) passes through to the workers.
@@ -61,7 +64,9 @@ def upstream_servers(addresses: list[str]) -> str:
     return "\n    ".join(f"server {address};" for address in addresses)
 
 
-def render_nginx(prefix: Path, *, listen: str, api: list[str], sockets: list[str], frontend_root: Path) -> None:
+def render_nginx(
+    prefix: Path, *, listen: str, api: list[str], likes: list[str], sockets: list[str], frontend_root: Path
+) -> None:
     """Write nginx.conf and karmafeed.conf into `prefix`, with the temp folders nginx needs."""
     for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (prefix / "tmp" / temp).mkdir(parents=True, exist_ok=True)
@@ -70,6 +75,7 @@ def render_nginx(prefix: Path, *, listen: str, api: list[str], sockets: list[str
         {
             "NGINX_LISTEN": listen,
             "NGINX_API_SERVERS": upstream_servers(api),
+            "NGINX_LIKE_SERVERS": upstream_servers(likes),
             "NGINX_SOCKET_SERVERS": upstream_servers(sockets),
             "NGINX_FRONTEND_ROOT": str(frontend_root),
         },
@@ -95,7 +101,7 @@ class StackDir:
     def __init__(self, path: Path) -> None:
         self.path = path.resolve()
         self.pids = self.path / "pids"
-        # Each gunicorn worker's pid, named by its worker id (web.1, http.2, ...).
+        # Each gunicorn worker's pid, named by its worker id (web.1, http.2, likes.1, ...).
         self.worker_pids = self.pids / "workers"
         self.nginx = self.path / "nginx"
         self.metrics = self.path / "prometheus"
@@ -159,19 +165,21 @@ def start() -> NoReturn:
     port = _env_int("STACK_PORT", 8080)
     workers = _env_int("STACK_WORKERS", 2)
     http_workers = _env_int("STACK_HTTP_WORKERS", 2)
+    like_workers = _env_int("STACK_LIKE_WORKERS", 1)
     socket_port = _env_int("STACK_WORKER_PORT", 8181)
     http_port = _env_int("STACK_HTTP_PORT", socket_port + 1)
+    like_port = _env_int("STACK_LIKE_PORT", http_port + 1)
     frontend_root = Path(os.environ.get("STACK_FRONTEND_ROOT") or REPO_DIR / "frontend" / "dist").resolve()
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
     if nginx is None:
         raise StackError("nginx is not installed: run `make nginx`")
 
     state.reset()
-    busy = [p for p in [port, socket_port, http_port] if not port_is_free(p)]
+    busy = [p for p in [port, socket_port, http_port, like_port] if not port_is_free(p)]
     if busy:
         raise StackError(
             f"port(s) {', '.join(map(str, busy))} on 127.0.0.1 are in use "
-            "(STACK_PORT, STACK_WORKER_PORT, STACK_HTTP_PORT)"
+            "(STACK_PORT, STACK_WORKER_PORT, STACK_HTTP_PORT, STACK_LIKE_PORT)"
         )
     if not (frontend_root / "index.html").is_file():
         print(f"stack: no built app in {frontend_root}; pages will 404 (make frontend-build)", file=sys.stderr)
@@ -179,6 +187,7 @@ def start() -> NoReturn:
         state.nginx,
         listen=f"127.0.0.1:{port}",
         api=[f"127.0.0.1:{http_port}"],
+        likes=[f"127.0.0.1:{like_port}"],
         sockets=[f"127.0.0.1:{socket_port}"],
         frontend_root=frontend_root,
     )
@@ -203,8 +212,10 @@ def start() -> NoReturn:
         "GUNICORN_WORKER_PID_DIR": str(state.worker_pids),
         "STACK_WORKERS": str(workers),
         "STACK_HTTP_WORKERS": str(http_workers),
+        "STACK_LIKE_WORKERS": str(like_workers),
         "STACK_WORKER_PORT": str(socket_port),
         "STACK_HTTP_PORT": str(http_port),
+        "STACK_LIKE_PORT": str(like_port),
         "PYTHONUNBUFFERED": "1",
         # nginx is the one proxy in front: its X-Forwarded-For entry names the client.
         "KARMAFEED_TRUSTED_PROXIES": os.environ.get("KARMAFEED_TRUSTED_PROXIES", "1"),
@@ -212,7 +223,7 @@ def start() -> NoReturn:
     state.manager_pid_file.write_text(f"{os.getpid()}\n")
     print(
         f"stack: http://127.0.0.1:{port} -> nginx -> {workers} socket workers on port {socket_port}, "
-        f"{http_workers} HTTP workers on port {http_port}",
+        f"{http_workers} HTTP workers on port {http_port}, {like_workers} like workers on port {like_port}",
         flush=True,
     )
     honcho = str(VENV_DIR / "bin" / "honcho")
@@ -229,7 +240,7 @@ def start() -> NoReturn:
             "--env",
             str(empty_env_file),
             "--concurrency",
-            "sockets=1,http=1,nginx=1",
+            "sockets=1,http=1,likes=1,nginx=1",
         ],
         env,
     )

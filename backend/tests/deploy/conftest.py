@@ -1,7 +1,7 @@
-"""The local stack (deploy/stack.py, deploy/Procfile) as the tests run it: nginx and two gunicorn
-masters (socket workers, HTTP workers) under honcho, started exactly as `make stack` starts
-them, on free ports, against the test database and the test Redis prefix, stopped with
-`stack.py stop` as `make stack-stop` does.
+"""The local stack (deploy/stack.py, deploy/Procfile) as the tests run it: nginx and three gunicorn
+masters (socket workers, HTTP workers, like workers) under honcho, started exactly as `make
+stack` starts them, on free ports, against the test database and the test Redis prefix,
+stopped with `stack.py stop` as `make stack-stop` does.
 """
 
 import importlib.util
@@ -76,13 +76,17 @@ def http(method: str, url: str, *, headers: dict[str, str] | None = None, body: 
 class Stack:
     """One running stack: its ports, state folder, output, and the way to stop it."""
 
-    def __init__(self, state_dir: Path, *, workers: int, frontend_root: Path, http_workers: int = 2) -> None:
+    def __init__(
+        self, state_dir: Path, *, workers: int, frontend_root: Path, http_workers: int = 2, like_workers: int = 1
+    ) -> None:
         self.state_dir = state_dir
         self.workers = workers
         self.http_workers = http_workers
+        self.like_workers = like_workers
         self.port = free_port_run(1)
         self.socket_port = free_port_run(1)
         self.http_port = free_port_run(1)
+        self.like_port = free_port_run(1)
         self.log_path = state_dir.parent / f"{state_dir.name}.log"
         self.frontend_root = frontend_root
         self.process: subprocess.Popen[bytes] | None = None
@@ -112,6 +116,10 @@ class Stack:
     def http_worker_names(self) -> list[str]:
         return list(self._live_workers("http"))
 
+    @property
+    def like_worker_names(self) -> list[str]:
+        return list(self._live_workers("likes"))
+
     def worker_pid(self, name: str) -> int:
         return int((self.state_dir / "pids" / "workers" / f"{name}.pid").read_text())
 
@@ -136,8 +144,10 @@ class Stack:
             "STACK_PORT": str(self.port),
             "STACK_WORKERS": str(self.workers),
             "STACK_HTTP_WORKERS": str(self.http_workers),
+            "STACK_LIKE_WORKERS": str(self.like_workers),
             "STACK_WORKER_PORT": str(self.socket_port),
             "STACK_HTTP_PORT": str(self.http_port),
+            "STACK_LIKE_PORT": str(self.like_port),
             "STACK_FRONTEND_ROOT": str(self.frontend_root),
             "DJANGO_STATIC_ROOT": str(self.state_dir.parent / "static"),
         }
@@ -159,10 +169,16 @@ class Stack:
             raise
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-        """Until every worker runs and nginx and both masters' ports answer /api/health/ with 200."""
+        """Until every worker runs and nginx and every master's port answer /api/health/ with 200."""
         deadline = time.monotonic() + timeout
-        waiting = [f"http://127.0.0.1:{self.socket_port}", f"http://127.0.0.1:{self.http_port}", self.url]
-        while waiting or len(self.worker_names) < self.workers or len(self.http_worker_names) < self.http_workers:
+        waiting = [f"http://127.0.0.1:{port}" for port in (self.socket_port, self.http_port, self.like_port)]
+        waiting.append(self.url)
+        while (
+            waiting
+            or len(self.worker_names) < self.workers
+            or len(self.http_worker_names) < self.http_workers
+            or len(self.like_worker_names) < self.like_workers
+        ):
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"the stack exited with {self.process.returncode}:\n{self.output()[-4000:]}")
@@ -195,8 +211,9 @@ class Stack:
         return self.log_path.read_text(errors="replace")
 
     def json_lines(self, process: str) -> list[dict[str, Any]]:
-        """The JSON log lines of one process ("nginx.1", or a worker: "web.1", "http.2"), honcho's prefix removed."""
-        master = {"web": "sockets.1", "http": "http.1"}.get(process.split(".")[0])
+        """The JSON log lines of one process ("nginx.1", or a worker: "web.1", "http.2", "likes.1"), honcho's
+        prefix removed."""
+        master = {"web": "sockets.1", "http": "http.1", "likes": "likes.1"}.get(process.split(".")[0])
         pid = self.worker_pid(process) if master else None
         found = []
         for line in self.output().splitlines():
@@ -218,7 +235,8 @@ def write_frontend_build(root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Two workers behind nginx, shared by a module's tests (each starts in ~1 s, not free)."""
+    """Two socket workers, two HTTP workers and a like worker behind nginx, shared by a module's
+    tests (each starts in ~1 s, not free)."""
     base = tmp_path_factory.mktemp("stack")
     running = Stack(base / "state", workers=2, frontend_root=write_frontend_build(base / "dist"))
     running.start()

@@ -23,6 +23,8 @@ COMPOSE_TEXT = (REPO_DIR / "docker-compose.yml").read_text()
 COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, Any] = COMPOSE["services"]
 NGINX_TEMPLATE = (REPO_DIR / "nginx" / "karmafeed.conf.template").read_text()
+# The location of the like paths, which nginx sends to the like workers.
+LIKE_LOCATION = "~ ^/api/(posts|comments)/[0-9]+/like/$"
 # ${NAME}, ${NAME:-default}, ${NAME:?message}: compose's interpolation.
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?:(:[-?])([^}]*))?\}")
 
@@ -68,18 +70,20 @@ def dockerfile_cmd(path: Path) -> list[str]:
     return list(yaml.safe_load(line.removeprefix("CMD ")))
 
 
-def test_the_five_services_and_which_of_them_are_built_here() -> None:
-    assert set(SERVICES) == {"db", "redis", "migrate", "web", "api", "nginx"}
+def test_the_services_and_which_of_them_are_built_here() -> None:
+    assert set(SERVICES) == {"db", "redis", "migrate", "web", "api", "likes", "nginx"}
     assert SERVICES["db"]["image"] == "postgres:15"
     assert SERVICES["redis"]["image"] == "redis:7"
     for name, dockerfile in (
         ("migrate", "backend/Dockerfile"),
         ("web", "backend/Dockerfile"),
         ("api", "backend/Dockerfile"),
+        ("likes", "backend/Dockerfile"),
     ):
         assert SERVICES[name]["build"] == {"context": ".", "dockerfile": dockerfile}
     assert SERVICES["nginx"]["build"] == {"context": ".", "dockerfile": "nginx/Dockerfile"}
-    assert SERVICES["migrate"]["image"] == SERVICES["web"]["image"] == SERVICES["api"]["image"], "one image"
+    images = {SERVICES[name]["image"] for name in ("migrate", "web", "api", "likes")}
+    assert images == {"karmafeed-backend"}, "one image"
 
 
 def test_every_long_running_service_has_a_health_check_of_its_own_kind() -> None:
@@ -88,6 +92,7 @@ def test_every_long_running_service_has_a_health_check_of_its_own_kind() -> None
     assert "redis-cli ping" in checks["redis"]
     assert "/api/health/" in checks["web"]
     assert "/api/health/" in checks["api"]
+    assert "/api/health/" in checks["likes"]
     assert "/api/health/" in checks["nginx"]
     # The one-shot is judged by its exit code, not by a health check.
     assert "healthcheck" not in SERVICES["migrate"]
@@ -101,7 +106,8 @@ def test_services_start_only_once_what_they_need_is_healthy_or_done() -> None:
         "migrate": {"db": "service_healthy", "redis": "service_healthy"},
         "web": {"migrate": "service_completed_successfully", "db": "service_healthy", "redis": "service_healthy"},
         "api": {"migrate": "service_completed_successfully", "db": "service_healthy", "redis": "service_healthy"},
-        "nginx": {"web": "service_healthy", "api": "service_healthy"},
+        "likes": {"migrate": "service_completed_successfully", "db": "service_healthy", "redis": "service_healthy"},
+        "nginx": {"web": "service_healthy", "api": "service_healthy", "likes": "service_healthy"},
     }
     for name, needs in expected.items():
         depends_on = SERVICES[name]["depends_on"]
@@ -110,8 +116,8 @@ def test_services_start_only_once_what_they_need_is_healthy_or_done() -> None:
     assert "depends_on" not in SERVICES["redis"]
 
 
-def test_web_and_api_scale_only_nginx_is_published() -> None:
-    for name in ("web", "api"):
+def test_the_workers_scale_only_nginx_is_published() -> None:
+    for name in ("web", "api", "likes"):
         # A fixed name or host port would stop `--scale web=N` from starting a second replica.
         assert "container_name" not in SERVICES[name]
         assert "ports" not in SERVICES[name]
@@ -139,6 +145,8 @@ def test_data_lives_on_named_volumes() -> None:
     assert {volume for _, volume, _ in mounts} == declared
     for name in ("web", "api"):
         assert "static:/app/var/static:ro" in SERVICES[name]["volumes"], "the workers only read what migrate collected"
+    # nginx sends the like workers the like paths alone: no static file is ever asked of them.
+    assert "volumes" not in SERVICES["likes"]
 
 
 def test_web_runs_the_socket_workers_and_api_the_http_workers_both_under_gunicorn() -> None:
@@ -155,6 +163,11 @@ def test_web_runs_the_socket_workers_and_api_the_http_workers_both_under_gunicor
     # The image's own command is the socket workers, for `docker run` without compose.
     image_app, image = gunicorn_options(dockerfile_cmd(REPO_DIR / "backend" / "Dockerfile"))
     assert (image_app, image["--worker-class"], image["--config"]) == (web_app, web["--worker-class"], web["--config"])
+    # The like workers: the socket workers' app and worker class, so their like road answers.
+    likes_app, likes = gunicorn_options(SERVICES["likes"]["command"])
+    assert (likes_app, likes["--worker-class"], likes["--config"]) == (web_app, web["--worker-class"], web["--config"])
+    assert likes["--bind"] == "0.0.0.0:8000"
+    assert likes["--workers"] == "${KARMAFEED_LIKE_WORKERS:-1}"
     # nginx is another container: forwarded headers are trusted from compose's private networks.
     trusted = SERVICES["web"]["environment"]["FORWARDED_ALLOW_IPS"].split(",")
     assert set(trusted) == {"127.0.0.1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
@@ -180,7 +193,7 @@ def test_secrets_are_required_from_the_environment_and_never_written_down() -> N
 def test_every_setting_passed_to_the_backend_is_one_it_reads() -> None:
     read = settings_read_by_backend()
     listed = env_example()
-    for name in ("migrate", "web", "api"):
+    for name in ("migrate", "web", "api", "likes"):
         environment = SERVICES[name]["environment"]
         assert environment["DJANGO_DEBUG"] == "0", "compose runs the production settings"
         for setting in environment:
@@ -188,13 +201,18 @@ def test_every_setting_passed_to_the_backend_is_one_it_reads() -> None:
             assert setting in listed, f"{setting} is not in .env.example"
     assert SERVICES["web"]["environment"] is SERVICES["migrate"]["environment"], "one block, shared"
     assert SERVICES["api"]["environment"] is SERVICES["migrate"]["environment"], "one block, shared"
+    assert SERVICES["likes"]["environment"] is SERVICES["migrate"]["environment"], "one block, shared"
 
 
 def test_nginx_is_given_exactly_the_templates_placeholders_and_proxies_to_the_workers() -> None:
     environment = SERVICES["nginx"]["environment"]
     placeholders = set(re.findall(r"\$\{([A-Z0-9_]+)\}", NGINX_TEMPLATE))
     assert set(environment) == placeholders
-    for placeholder, service in (("NGINX_API_SERVERS", "api"), ("NGINX_SOCKET_SERVERS", "web")):
+    for placeholder, service in (
+        ("NGINX_API_SERVERS", "api"),
+        ("NGINX_LIKE_SERVERS", "likes"),
+        ("NGINX_SOCKET_SERVERS", "web"),
+    ):
         upstream = re.fullmatch(r"server (\w+):(\d+);", environment[placeholder])
         assert upstream is not None
         assert upstream.group(1) == service
@@ -215,6 +233,7 @@ def test_nginx_proxies_the_dynamic_paths_and_upgrades_websockets() -> None:
     for path in ("/api/", "/admin/", "/static/", "= /metrics"):
         assert "proxy_pass http://karmafeed_api;" in location(path), path
     assert "proxy_pass http://karmafeed_sockets;" in location("/ws/")
+    assert "proxy_pass http://karmafeed_likes;" in location(LIKE_LOCATION)
     assert "deny all;" in location("= /metrics")
     assert "allow 0.0.0.0/0" not in location("= /metrics")
     assert re.search(r"proxy_read_timeout \d+[smh];", location("/ws/"))
@@ -229,9 +248,38 @@ def test_nginx_proxies_the_dynamic_paths_and_upgrades_websockets() -> None:
     ):
         assert f"proxy_set_header {header};" in NGINX_TEMPLATE, header
     # A location with a proxy_set_header of its own would drop all of the ones above.
-    for path in ("/api/", "/admin/", "/static/", "= /metrics", "/ws/"):
+    for path in ("/api/", "/admin/", "/static/", "= /metrics", "/ws/", LIKE_LOCATION):
         assert "proxy_set_header" not in location(path), path
     assert "client_max_body_size 1m;" in NGINX_TEMPLATE
+
+
+def upstream(name: str) -> str:
+    match = re.search(r"\nupstream " + name + r" \{\n(.*?)\n\}", NGINX_TEMPLATE, re.S)
+    assert match is not None, f"no upstream {name}"
+    return match.group(1)
+
+
+def test_the_like_paths_and_only_those_go_to_the_like_workers_over_kept_alive_connections() -> None:
+    # The like location's pattern, as nginx's PCRE reads it (the same syntax as Python's here).
+    pattern = re.compile(LIKE_LOCATION.removeprefix("~ "))
+    for path in ("/api/posts/12/like/", "/api/comments/3/like/", "/api/posts/1234567890/like/"):
+        assert pattern.search(path), path
+    # The post, its comments, other paths ending in like/, a like path with more after it: /api/.
+    for path in (
+        "/api/posts/12/",
+        "/api/posts/12/comments/",
+        "/api/posts/12/like",
+        "/api/posts/12/like/extra",
+        "/api/posts/abc/like/",
+        "/api/users/12/like/",
+        "/x/api/posts/12/like/",
+    ):
+        assert not pattern.search(path), path
+    # A regex location wins over a prefix one unless that prefix says ^~; /api/ must not.
+    assert "location ^~ /api/" not in NGINX_TEMPLATE
+    assert "${NGINX_LIKE_SERVERS}" in upstream("karmafeed_likes")
+    assert re.search(r"keepalive \d+;", upstream("karmafeed_likes")), "likes come often: keep connections open"
+    assert re.search(r"keepalive \d+;", upstream("karmafeed_api"))
 
 
 def test_images_are_multi_stage_and_the_worker_is_not_root() -> None:
@@ -278,7 +326,13 @@ def test_a_template_placeholder_without_a_value_is_an_error() -> None:
     stack = load_stack_module()
     with pytest.raises(stack.StackError, match="NGINX_LISTEN"):
         stack.render_template(
-            NGINX_TEMPLATE, {"NGINX_API_SERVERS": "", "NGINX_SOCKET_SERVERS": "", "NGINX_FRONTEND_ROOT": "/"}
+            NGINX_TEMPLATE,
+            {
+                "NGINX_API_SERVERS": "",
+                "NGINX_LIKE_SERVERS": "",
+                "NGINX_SOCKET_SERVERS": "",
+                "NGINX_FRONTEND_ROOT": "/",
+            },
         )
 
 

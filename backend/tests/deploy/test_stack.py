@@ -1,8 +1,9 @@
-"""The production topology, running: nginx in front of two socket workers (uvicorn) and two
-HTTP workers (WSGI), each kind under its gunicorn master, on PostgreSQL and Redis, as `make
-stack` starts it. A write served by an HTTP worker reaches sockets held by the socket workers,
-a dead worker is routed around and replaced, /metrics sums every worker, and every process
-logs JSON lines.
+"""The production topology, running: nginx in front of two socket workers (uvicorn), two HTTP
+workers (WSGI) and a like worker (uvicorn), each kind under its gunicorn master, on PostgreSQL
+and Redis, as `make stack` starts it. Likes go to the like worker and the rest of the API to the
+HTTP workers; a write served by either reaches sockets held by the socket workers, a dead
+worker is routed around and replaced, /metrics sums every worker, and every process logs JSON
+lines.
 """
 
 import asyncio
@@ -52,9 +53,9 @@ class Browser:
         self.csrf_token = jar["csrftoken"].value
         self.cookie += f"; csrftoken={self.csrf_token}"
 
-    def send(self, method: str, path: str) -> Any:
+    def send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Cookie": self.cookie, "X-CSRFToken": self.csrf_token}
-        return http(method, self.stack.url + path, headers=headers, body={})
+        return http(method, self.stack.url + path, headers=headers, body=body or {})
 
 
 async def open_socket(url: str) -> tuple[ClientConnection, str]:
@@ -132,7 +133,7 @@ def is_zombie(pid: int) -> bool:
         return False
 
 
-async def test_a_like_served_by_an_http_worker_reaches_sockets_held_by_each_socket_worker(
+async def test_a_like_through_nginx_is_served_by_a_like_worker_and_reaches_sockets_held_by_each_socket_worker(
     healthy_stack: Stack, make_user: Callable[..., User]
 ) -> None:
     author, liker = await sync_to_async(make_user)(), await sync_to_async(make_user)()
@@ -145,12 +146,32 @@ async def test_a_like_served_by_an_http_worker_reaches_sockets_held_by_each_sock
     answer = await sync_to_async(browser.send)("POST", f"/api/posts/{post.pk}/like/")
 
     assert answer.status == 200, answer.body
-    assert answer.served_by in healthy_stack.http_worker_names
-    assert answer.served_by not in sockets
+    assert answer.served_by in healthy_stack.like_worker_names
+    assert answer.served_by not in healthy_stack.http_worker_names and answer.served_by not in sockets
     for client in sockets.values():
         event = await next_event(client, lambda e: e["type"] == "post.likes" and e["post_id"] == post.pk)
         assert event["like_count"] == answer.json()["like_count"] == 1
         assert event["version"] == answer.json()["version"]
+
+    # The rest of the API, writes included, stays with the HTTP workers: a comment on the post ...
+    comment = await sync_to_async(browser.send)("POST", f"/api/posts/{post.pk}/comments/", {"content": "Agreed."})
+    assert comment.status == 201, comment.body
+    assert comment.served_by in healthy_stack.http_worker_names
+    # ... and the post itself, on the path the like path extends.
+    read = await sync_to_async(browser.send)("GET", f"/api/posts/{post.pk}/")
+    assert read.status == 200 and read.served_by in healthy_stack.http_worker_names
+    # A like of that comment and an unlike of the post are like paths too.
+    comment_like = await sync_to_async(browser.send)("POST", f"/api/comments/{comment.json()['id']}/like/")
+    assert comment_like.status == 200, comment_like.body
+    assert comment_like.served_by in healthy_stack.like_worker_names
+    unlike = await sync_to_async(browser.send)("DELETE", f"/api/posts/{post.pk}/like/")
+    assert unlike.status == 200, unlike.body
+    assert unlike.served_by in healthy_stack.like_worker_names
+    for client in sockets.values():
+        event = await next_event(
+            client, lambda e: e["type"] == "post.likes" and e["post_id"] == post.pk and e["like_count"] == 0
+        )
+        assert event["version"] == unlike.json()["version"]
         await client.close()
 
 
@@ -275,7 +296,7 @@ async def test_every_process_logs_json_lines_a_request_keeps_its_id_across_nginx
     # A worker line that is not JSON (a traceback printed raw, say) would break log shipping.
     for line in healthy_stack.output().splitlines():
         prefix, separator, text = line.partition(" | ")
-        if separator and prefix.split()[-1] in ("sockets.1", "http.1"):
+        if separator and prefix.split()[-1] in ("sockets.1", "http.1", "likes.1"):
             assert text.startswith("{"), line
 
 
@@ -288,6 +309,8 @@ def test_stack_stop_ends_every_process_it_started_and_only_those(tmp_path: Path)
         "http.1.pid",  # the HTTP master (honcho's process http.1) ...
         "http.1.pid",  # ... and its first worker
         "http.2.pid",
+        "likes.1.pid",  # the like master (honcho's process likes.1) ...
+        "likes.1.pid",  # ... and its first worker
         "nginx.1.pid",
         "sockets.1.pid",
         "web.1.pid",
