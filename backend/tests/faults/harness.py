@@ -36,7 +36,7 @@ from websockets.asyncio.client import ClientConnection
 from accounts.models import User
 from feed.models import Post, PostLike
 from feed.services import karma_window_check
-from testing.plugin import session_cookie_for
+from testing.plugin import eventually, session_cookie_for
 
 REQUEST_TIMEOUT_SECONDS = 5.0
 # A failed write is tried again after this pause, as a client would, until it is answered.
@@ -372,11 +372,32 @@ class SocketFleet:
                     await fleet_socket.client.close()
 
 
+def read_after_fault(url: str) -> Answer:
+    """A GET through nginx as a client makes it after a fault: a 503 is retried, as its
+    Retry-After asks.
+
+    A worker that served nothing while the database's connections were ended (the HTTP
+    workers, when the storm's likes went to the like workers) still holds some of them in its
+    pool; each costs one request a 503 before the pool replaces it.
+    """
+
+    def answered() -> Answer | None:
+        answer = http("GET", url)
+        if answer.status != 503:
+            return answer
+        assert "Retry-After" in answer.headers, "a 503 came without Retry-After"
+        return None
+
+    found = eventually(answered, f"GET {url} answered, not 503", timeout=10)
+    assert found is not None
+    return found
+
+
 def rest_like_counts(base_url: str, post_ids: list[int]) -> dict[int, int]:
     """A fresh read of every post over REST, through nginx."""
     counts = {}
     for post_id in post_ids:
-        answer = http("GET", f"{base_url}/api/posts/{post_id}/")
+        answer = read_after_fault(f"{base_url}/api/posts/{post_id}/")
         assert answer.status == 200, answer.body
         counts[post_id] = answer.json()["like_count"]
     return counts
@@ -399,7 +420,7 @@ def check_database(storm: Storm, post_ids: list[int], figures: Figures) -> dict[
     points = settings.KARMA["POST_LIKE_POINTS"]
     for author_id, username in Post.objects.filter(pk__in=post_ids).values_list("author_id", "author__username"):
         expected = points * PostLike.objects.filter(recipient_id=author_id).exclude(user_id=author_id).count()
-        answer = http("GET", f"{storm.browsers[0].base_url}/api/users/{username}/")
+        answer = read_after_fault(f"{storm.browsers[0].base_url}/api/users/{username}/")
         assert answer.status == 200 and answer.json()["karma_total"] == expected, answer.body
     return counts
 

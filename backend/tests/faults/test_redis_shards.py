@@ -1,6 +1,6 @@
 """Two Redis shards for the channel layer (REDIS_URL with two URLs): writes served by the HTTP
-workers reach the sockets of every socket worker, for every group (feed, post.<id>,
-leaderboard).
+workers and the like workers reach the sockets of every socket worker, for every group (feed,
+post.<id>, leaderboard).
 
     cd backend && .venv/bin/pytest tests/faults/test_redis_shards.py
 """
@@ -14,6 +14,7 @@ from channels_redis.utils import _consistent_hash
 
 from accounts.models import User
 from realtime.events import EVENTS_GROUP
+from testing.plugin import eventually_async
 from tests.factories import make_post
 from tests.faults.conftest import FaultStack
 from tests.faults.harness import Browser, SocketFleet, http
@@ -36,9 +37,15 @@ async def test_two_shards_carry_every_group_to_every_worker(
     layer_prefix = stack.environment()["REDIS_CHANNEL_PREFIX"]
     events_channel = f"{layer_prefix}__group__{EVENTS_GROUP}"
     events_shard = shards[_consistent_hash(events_channel, len(shards))]
-    # Positive control: the workers' hubs listen on the shard the layer maps the events group to.
-    ((_, listeners),) = events_shard.client().pubsub_numsub(events_channel)
-    assert listeners == len(stack.worker_names)
+    # Positive control: the workers' hubs listen on the shard the layer maps the events group to
+    # (the like workers' too: they are ASGI workers with a hub, though they hold no socket).
+    hubs = len(stack.worker_names) + len(stack.like_worker_names)
+
+    def listeners() -> int:
+        ((_, count),) = events_shard.client().pubsub_numsub(events_channel)
+        return int(count)
+
+    await eventually_async(lambda: listeners() == hubs, f"{hubs} hubs subscribed to the events group's shard")
 
     author = await sync_to_async(make_user)()
     post = await sync_to_async(make_post)(author)
@@ -49,7 +56,7 @@ async def test_two_shards_carry_every_group_to_every_worker(
     author_browser = await sync_to_async(Browser)(stack.url, author)
     browsers = [await sync_to_async(Browser)(stack.url, liker) for liker in likers]
 
-    served_by = set()
+    like_served_by = set()
     created = await asyncio.to_thread(author_browser.send_json, "POST", "/api/posts/", {"content": "across shards"})
     comment = await asyncio.to_thread(
         author_browser.send_json, "POST", f"/api/posts/{post.pk}/comments/", {"content": "a reply"}
@@ -59,10 +66,12 @@ async def test_two_shards_carry_every_group_to_every_worker(
         for path in (f"/api/posts/{post.pk}/like/", f"/api/comments/{comment.json()['id']}/like/"):
             answer = await asyncio.to_thread(browser.send, "POST", path)
             assert answer.status == 200, answer.body
-            served_by.add(answer.headers["X-Served-By"])
-    # Writes are served by the HTTP workers, sockets held by the socket workers: every event
-    # crosses processes through the layer.
-    assert served_by <= set(stack.http_worker_names), served_by
+            like_served_by.add(answer.headers["X-Served-By"])
+    # Likes are served by the like workers, the other writes by the HTTP workers, sockets held
+    # by the socket workers: every event crosses processes through the layer.
+    assert like_served_by <= set(stack.like_worker_names), like_served_by
+    for answer in (created, comment):
+        assert answer.headers["X-Served-By"] in stack.http_worker_names
 
     wanted = {
         "post.created": lambda e: e["post"]["id"] == created.json()["id"],
