@@ -83,10 +83,9 @@ class Stack:
         self.workers = workers
         self.http_workers = http_workers
         self.like_workers = like_workers
-        self.port = free_port_run(1)
-        self.socket_port = free_port_run(1)
-        self.http_port = free_port_run(1)
-        self.like_port = free_port_run(1)
+        # Four ports free together, so no two of them can be the same port.
+        self.port = free_port_run(4)
+        self.socket_port, self.http_port, self.like_port = self.port + 1, self.port + 2, self.port + 3
         self.log_path = state_dir.parent / f"{state_dir.name}.log"
         self.frontend_root = frontend_root
         self.process: subprocess.Popen[bytes] | None = None
