@@ -17,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.presenters import user_data
 from core import idempotency
 from core.fields import StrictCharField, StrictIntegerField
 from core.throttling import ScopedRateThrottle
@@ -103,8 +102,8 @@ class EntryOut(serializers.Serializer):
     karma = serializers.IntegerField()
 
 
-def _encode_cursor(post: Post) -> str:
-    raw = f"{post.created_at.isoformat()}|{post.pk}".encode()
+def _encode_cursor(post: selectors.PostRow) -> str:
+    raw = f"{post[4].isoformat()}|{post[0]}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -182,7 +181,7 @@ class PostListApi(APIView):
             query = request.query_params.copy()
             query["cursor"] = _encode_cursor(posts[-1])
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        results = [presenters.post_data(p, liked_by_me=p.liked_by_me) for p in posts]  # type: ignore[attr-defined]
+        results = [presenters.post_row_data(p) for p in posts]
         body = {"results": results, "next": next_url, "stream_seq": stream_seq}
         return _json(orjson.dumps(body, option=presenters.JSON_OPTIONS))
 
@@ -233,9 +232,7 @@ class PostDetailApi(APIView):
         thread = selectors.thread_get(post_id=post_id, viewer=request.user)  # type: ignore[arg-type]
         if thread is None:
             raise NotFound("No such post.")
-        body = presenters.thread_json(
-            thread.post, post_liked=thread.post_liked, comments=thread.comments, liked_ids=thread.liked_ids
-        )
+        body = presenters.thread_json(thread.post, comments=thread.comments)
         return _json(b'{"stream_seq":' + orjson.dumps(stream_seq) + b"," + body[1:])
 
     @_DELETE_SCHEMA
@@ -342,8 +339,9 @@ class LeaderboardApi(APIView):
             )
         }
     )
-    def get(self, request: Request) -> Response:
-        return Response({"window_hours": settings.KARMA["WINDOW_HOURS"], "entries": selectors.leaderboard_top()})
+    def get(self, request: Request) -> HttpResponse:
+        body = {"window_hours": settings.KARMA["WINDOW_HOURS"], "entries": selectors.leaderboard_top()}
+        return _json(orjson.dumps(body))
 
 
 class ProfileApi(APIView):
@@ -362,10 +360,8 @@ class ProfileApi(APIView):
             )
         }
     )
-    def get(self, request: Request, username: str) -> Response:
+    def get(self, request: Request, username: str) -> HttpResponse:
         profile = selectors.user_profile(username=username)
         if profile is None:
             raise NotFound("No such user.")
-        body: dict[str, Any] = user_data(profile.user)
-        body.update(karma_24h=profile.karma_24h, karma_total=profile.karma_total)
-        return Response(body)
+        return _json(orjson.dumps(presenters.profile_data(profile)))

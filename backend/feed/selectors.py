@@ -1,17 +1,21 @@
-"""Reads of the feed. Each selector is one query (a thread is two: the post, its comments).
+"""Reads of the feed. Each selector is one query (a thread is two: the post, its comments);
+each says its count, and tests/feed/test_read_queries.py holds them to it.
 
 Deleted content: `Post.objects` and `Comment.objects` leave it out (see models.LiveManager);
-the reads below that show it as placeholders say so and start from `all_objects`.
+the ORM reads below that show it as placeholders say so and start from `all_objects`, and the
+SQL reads say `deleted_at IS NULL` wherever deleted rows are left out.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, F
 from django.utils import timezone
+from psycopg.types.datetime import TimestamptzLoader
 
 from accounts.models import User
 from feed.models import Comment, CommentLike, KarmaWindow, Post, PostLike
@@ -25,37 +29,67 @@ def _viewer_id(viewer: User | None) -> int | None:
     return viewer.pk if viewer is not None and viewer.is_authenticated else None
 
 
-def _posts_for(viewer: User | None, *, with_deleted: bool = False) -> QuerySet[Post]:
-    rows = Post.all_objects if with_deleted else Post.objects
-    posts = rows.select_related("author").only(
-        "id", "content", "created_at", "like_count", "comment_count", "deleted_at", "author__id", "author__username"
+# The feed's hot reads are written as SQL: each runs on every page view, and building the
+# query through the ORM and a model instance per row cost more CPU than the rows themselves.
+# Rows come back as tuples in the column order their type names; presenters.py shapes them.
+
+_POST = Post._meta.db_table
+_COMMENT = Comment._meta.db_table
+_USER = User._meta.db_table
+_POST_LIKE = PostLike._meta.db_table
+_COMMENT_LIKE = CommentLike._meta.db_table
+
+# id, author id, author username, content, created_at, like_count, comment_count, deleted_at,
+# liked by the viewer
+PostRow = tuple[int, int, str, str, datetime, int, int, datetime | None, bool]
+# id, parent id, author id, author username, content, created_at, like_count, depth,
+# deleted_at, liked by the viewer
+CommentRow = tuple[int, int | None, int, str, str, datetime, int, int, datetime | None, bool]
+
+
+def _fetch(sql: str, params: Sequence[Any]) -> list[Any]:
+    with connection.cursor() as cursor:
+        # psycopg's own timestamptz loader, in C, in place of the Python one Django sets on each
+        # cursor (which re-states a zone the session already has: Django sets it to UTC).
+        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _post_select(viewer_id: int | None) -> tuple[str, list[Any]]:
+    liked = f"EXISTS (SELECT 1 FROM {_POST_LIKE} l WHERE l.post_id = p.id AND l.user_id = %s)"
+    return (
+        f"SELECT p.id, p.author_id, u.username, p.content, p.created_at, p.like_count, p.comment_count,"
+        f" p.deleted_at, {'FALSE' if viewer_id is None else liked}"
+        f" FROM {_POST} p JOIN {_USER} u ON u.id = p.author_id",
+        [] if viewer_id is None else [viewer_id],
     )
-    viewer_id = _viewer_id(viewer)
-    if viewer_id is None:
-        return posts.annotate(liked_by_me=Value(False))
-    return posts.annotate(liked_by_me=Exists(PostLike.objects.filter(post=OuterRef("pk"), user_id=viewer_id)))
 
 
-def feed_page(*, viewer: User | None, before: tuple[datetime, int] | None, size: int) -> list[Post]:
-    """Up to size + 1 posts, newest first, strictly older than the `before` position; none deleted."""
-    posts = _posts_for(viewer)
+def feed_page(*, viewer: User | None, before: tuple[datetime, int] | None, size: int) -> list[PostRow]:
+    """Up to size + 1 posts, newest first, strictly older than the `before` position; none
+    deleted: one query."""
+    sql, params = _post_select(_viewer_id(viewer))
+    sql += " WHERE p.deleted_at IS NULL"
     if before is not None:
         created_at, post_id = before
-        posts = posts.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=post_id))
-    return list(posts.order_by("-created_at", "-id")[: size + 1])
+        # Row comparison: the (created_at, id) order the feed_post_newest index keeps.
+        sql += " AND (p.created_at, p.id) < (%s, %s)"
+        params += [created_at, post_id]
+    return _fetch(sql + " ORDER BY p.created_at DESC, p.id DESC LIMIT %s", [*params, size + 1])
 
 
-def post_get(*, post_id: int, viewer: User | None) -> Post | None:
-    """The post, deleted or not (a deleted one is shown as a placeholder at its URL)."""
-    return _posts_for(viewer, with_deleted=True).filter(pk=post_id).first()
+def post_get(*, post_id: int, viewer: User | None) -> PostRow | None:
+    """The post, deleted or not (a deleted one is shown as a placeholder at its URL): one query."""
+    sql, params = _post_select(_viewer_id(viewer))
+    rows = _fetch(sql + " WHERE p.id = %s", [*params, post_id])
+    return rows[0] if rows else None
 
 
 @dataclass(frozen=True)
 class Thread:
-    post: Post
-    post_liked: bool
-    comments: list[Comment]
-    liked_ids: set[int]
+    post: PostRow
+    comments: list[CommentRow]
 
 
 def thread_get(*, post_id: int, viewer: User | None) -> Thread | None:
@@ -63,36 +97,22 @@ def thread_get(*, post_id: int, viewer: User | None) -> Thread | None:
     post = post_get(post_id=post_id, viewer=viewer)
     if post is None:
         return None
-    comments, liked_ids = thread_comments(post_id=post_id, viewer=viewer)
-    return Thread(post=post, post_liked=post.liked_by_me, comments=comments, liked_ids=liked_ids)  # type: ignore[attr-defined]
+    return Thread(post=post, comments=thread_comments(post_id=post_id, viewer=viewer))
 
 
-def thread_comments(*, post_id: int, viewer: User | None) -> tuple[list[Comment], set[int]]:
-    """Every comment of a post, deleted ones too (placeholders), oldest first, and the ids the
-    viewer liked: one query."""
-    comments = (
-        Comment.all_objects.filter(post_id=post_id)
-        .select_related("author")
-        .only(
-            "id",
-            "post_id",
-            "parent_id",
-            "content",
-            "created_at",
-            "like_count",
-            "depth",
-            "deleted_at",
-            "author__id",
-            "author__username",
-        )
-    )
+def thread_comments(*, post_id: int, viewer: User | None) -> list[CommentRow]:
+    """Every comment of a post, deleted ones too (placeholders), oldest first, each with
+    whether the viewer liked it: one query."""
     viewer_id = _viewer_id(viewer)
-    if viewer_id is not None:
-        comments = comments.annotate(
-            liked_by_me=Exists(CommentLike.objects.filter(comment=OuterRef("pk"), user_id=viewer_id))
-        )
-    rows = list(comments.order_by("id"))
-    return rows, {c.pk for c in rows if getattr(c, "liked_by_me", False)}
+    # One pass over the viewer's likes of comments, looked up by hash, not a probe per comment.
+    liked = f"c.id IN (SELECT comment_id FROM {_COMMENT_LIKE} WHERE user_id = %s)"
+    sql = (
+        f"SELECT c.id, c.parent_id, c.author_id, u.username, c.content, c.created_at, c.like_count,"
+        f" c.depth, c.deleted_at, {'FALSE' if viewer_id is None else liked}"
+        f" FROM {_COMMENT} c JOIN {_USER} u ON u.id = c.author_id"
+        f" WHERE c.post_id = %s ORDER BY c.id"
+    )
+    return _fetch(sql, [post_id] if viewer_id is None else [viewer_id, post_id])
 
 
 def posts_live_state(*, post_ids: list[int]) -> list[dict[str, Any]]:
@@ -116,56 +136,56 @@ def posts_live_state(*, post_ids: list[int]) -> list[dict[str, Any]]:
 # --- karma ------------------------------------------------------------------------------
 
 
-def _karma_subquery(like_model: type[PostLike] | type[CommentLike], *, since: datetime | None) -> Coalesce:
-    likes = like_model.objects.filter(recipient=OuterRef("pk")).exclude(user=OuterRef("pk"))
-    if since is not None:
-        likes = likes.filter(created_at__gt=since)
-    counted = likes.order_by().values("recipient").annotate(n=Count("id")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
 @dataclass(frozen=True)
 class Profile:
-    user: User
+    id: int
+    username: str
     karma_24h: int
     karma_total: int
+
+
+def _received(like_table: str) -> str:
+    """Likes a user received, in all and since the window's start, self-likes left out: one
+    index range of the table's (recipient, created_at) index, counted twice in one pass."""
+    return (
+        f"LATERAL (SELECT count(*) AS total, count(*) FILTER (WHERE l.created_at > %s) AS recent"
+        f" FROM {like_table} l WHERE l.recipient_id = u.id AND l.user_id <> u.id)"
+    )
 
 
 def user_profile(*, username: str, now: datetime | None = None) -> Profile | None:
     """A user with karma derived from the likes that exist: one query."""
     since = karma_window_start(now)
+    # lower() = lower(): the expression of the unique constraint on usernames, so its index.
+    sql = (
+        f"SELECT u.id, u.username, pl.total, pl.recent, cl.total, cl.recent"
+        f" FROM {_USER} u, {_received(_POST_LIKE)} pl, {_received(_COMMENT_LIKE)} cl"
+        f" WHERE lower(u.username) = lower(%s)"
+    )
+    rows = _fetch(sql, [since, since, username])
+    if not rows:
+        return None
+    user_id, name, post_total, post_recent, comment_total, comment_recent = rows[0]
     post_points = settings.KARMA["POST_LIKE_POINTS"]
     comment_points = settings.KARMA["COMMENT_LIKE_POINTS"]
-    user = (
-        User.objects.filter(username__iexact=username)
-        .annotate(
-            post_likes_total=_karma_subquery(PostLike, since=None),
-            comment_likes_total=_karma_subquery(CommentLike, since=None),
-            post_likes_24h=_karma_subquery(PostLike, since=since),
-            comment_likes_24h=_karma_subquery(CommentLike, since=since),
-        )
-        .only("id", "username")
-        .first()
-    )
-    if user is None:
-        return None
     return Profile(
-        user=user,
-        karma_24h=user.post_likes_24h * post_points + user.comment_likes_24h * comment_points,
-        karma_total=user.post_likes_total * post_points + user.comment_likes_total * comment_points,
+        id=user_id,
+        username=name,
+        karma_24h=post_recent * post_points + comment_recent * comment_points,
+        karma_total=post_total * post_points + comment_total * comment_points,
     )
 
 
 def leaderboard_top() -> list[dict[str, Any]]:
     """The top of the karma window: an index read of the derived table, one query."""
-    rows = (
-        KarmaWindow.objects.filter(karma__gt=0)
-        .order_by("-karma", "user__username")
-        .values("user_id", "user__username", "karma")[: settings.KARMA["LEADERBOARD_SIZE"]]
+    rows = _fetch(
+        f"SELECT k.user_id, u.username, k.karma FROM {KarmaWindow._meta.db_table} k"
+        f" JOIN {_USER} u ON u.id = k.user_id WHERE k.karma > 0 ORDER BY k.karma DESC, u.username LIMIT %s",
+        [settings.KARMA["LEADERBOARD_SIZE"]],
     )
     return [
-        {"rank": rank, "user": {"id": r["user_id"], "username": r["user__username"]}, "karma": r["karma"]}
-        for rank, r in enumerate(rows, start=1)
+        {"rank": rank, "user": {"id": user_id, "username": username}, "karma": karma}
+        for rank, (user_id, username, karma) in enumerate(rows, start=1)
     ]
 
 

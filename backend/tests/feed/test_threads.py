@@ -19,7 +19,7 @@ def thread_queries(post_id: int, viewer: User | None) -> int:
     with CaptureQueriesContext(connection) as captured:
         thread = selectors.thread_get(post_id=post_id, viewer=viewer)
         assert thread is not None
-        presenters.thread_json(thread.post, post_liked=False, comments=thread.comments, liked_ids=thread.liked_ids)
+        presenters.thread_json(thread.post, comments=thread.comments)
     return len(captured)
 
 
@@ -57,8 +57,8 @@ def test_thread_is_nested_and_oldest_first(make_user: Callable[..., User]) -> No
     second, _ = services.comment_create(author=author, post_id=post.pk, content="second")
     reply, _ = services.comment_create(author=author, post_id=post.pk, content="reply", parent_id=first.pk)
     nested, _ = services.comment_create(author=author, post_id=post.pk, content="nested", parent_id=reply.pk)
-    comments, _ = selectors.thread_comments(post_id=post.pk, viewer=None)
-    tree = orjson.loads(presenters.comment_tree_json(comments, liked_ids=set()))
+    comments = selectors.thread_comments(post_id=post.pk, viewer=None)
+    tree = orjson.loads(presenters.comment_tree_json(comments, post_id=post.pk))
     assert [c["id"] for c in tree] == [first.pk, second.pk]
     assert tree[0]["replies"][0]["id"] == reply.pk
     assert tree[0]["replies"][0]["replies"][0] == {
@@ -86,3 +86,15 @@ def test_depth_cap_when_configured(make_user: Callable[..., User], settings) -> 
     child, _ = services.comment_create(author=author, post_id=post.pk, content="1", parent_id=root.pk)
     with pytest.raises(services.ThreadTooDeep):
         services.comment_create(author=author, post_id=post.pk, content="2", parent_id=child.pk)
+
+
+@pytest.mark.parametrize("depth", [presenters.ONE_CALL_MAX_DEPTH, presenters.ONE_CALL_MAX_DEPTH + 2])
+def test_both_thread_encoders_write_the_same_bytes(make_user: Callable[..., User], depth: int) -> None:
+    author = make_user()
+    post = make_post(author)
+    chain = make_reply_chain(post, author, depth)
+    services.comment_create(author=author, post_id=post.pk, content="beside", parent_id=chain[0].pk)
+    comments = selectors.thread_comments(post_id=post.pk, viewer=None)
+    encoded = presenters.comment_tree_json(comments, post_id=post.pk)
+    assert encoded == presenters._deep_tree_json(comments, post_id=post.pk)
+    assert encoded.count(b'"replies":[') == depth + 1
