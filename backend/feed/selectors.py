@@ -6,7 +6,6 @@ the ORM reads below that show it as placeholders say so and start from `all_obje
 SQL reads say `deleted_at IS NULL` wherever deleted rows are left out.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,10 +14,10 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F
 from django.utils import timezone
-from psycopg.types.datetime import TimestamptzLoader
 
 from accounts.models import User
 from feed.models import Comment, CommentLike, KarmaWindow, Post, PostLike
+from feed.read_rows import fetch
 
 
 def karma_window_start(now: datetime | None = None) -> datetime:
@@ -45,15 +44,8 @@ PostRow = tuple[int, int, str, str, datetime, int, int, datetime | None, bool]
 # id, parent id, author id, author username, content, created_at, like_count, depth,
 # deleted_at, liked by the viewer
 CommentRow = tuple[int, int | None, int, str, str, datetime, int, int, datetime | None, bool]
-
-
-def _fetch(sql: str, params: Sequence[Any]) -> list[Any]:
-    with connection.cursor() as cursor:
-        # psycopg's own timestamptz loader, in C, in place of the Python one Django sets on each
-        # cursor (which re-states a zone the session already has: Django sets it to UTC).
-        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+# Where a PostRow's timestamps and truth value are (read_rows types them on SQLite).
+_POST_TYPES: dict[str, tuple[int, ...]] = {"times": (4, 7), "flags": (8,)}
 
 
 def _post_select(viewer_id: int | None) -> tuple[str, list[Any]]:
@@ -76,13 +68,13 @@ def feed_page(*, viewer: User | None, before: tuple[datetime, int] | None, size:
         # Row comparison: the (created_at, id) order the feed_post_newest index keeps.
         sql += " AND (p.created_at, p.id) < (%s, %s)"
         params += [created_at, post_id]
-    return _fetch(sql + " ORDER BY p.created_at DESC, p.id DESC LIMIT %s", [*params, size + 1])
+    return fetch(sql + " ORDER BY p.created_at DESC, p.id DESC LIMIT %s", [*params, size + 1], **_POST_TYPES)
 
 
 def post_get(*, post_id: int, viewer: User | None) -> PostRow | None:
     """The post, deleted or not (a deleted one is shown as a placeholder at its URL): one query."""
     sql, params = _post_select(_viewer_id(viewer))
-    rows = _fetch(sql + " WHERE p.id = %s", [*params, post_id])
+    rows = fetch(sql + " WHERE p.id = %s", [*params, post_id], **_POST_TYPES)
     return rows[0] if rows else None
 
 
@@ -112,7 +104,7 @@ def thread_comments(*, post_id: int, viewer: User | None) -> list[CommentRow]:
         f" FROM {_COMMENT} c JOIN {_USER} u ON u.id = c.author_id"
         f" WHERE c.post_id = %s ORDER BY c.id"
     )
-    return _fetch(sql, [post_id] if viewer_id is None else [viewer_id, post_id])
+    return fetch(sql, [post_id] if viewer_id is None else [viewer_id, post_id], times=(5, 8), flags=(9,))
 
 
 def posts_live_state(*, post_ids: list[int]) -> list[dict[str, Any]]:
@@ -153,16 +145,28 @@ def _received(like_table: str) -> str:
     )
 
 
+def _received_on_sqlite(like_table: str) -> str:
+    """The same two counts as two subqueries, for SQLite, which has no LATERAL."""
+    likes = f"FROM {like_table} l WHERE l.recipient_id = u.id AND l.user_id <> u.id"
+    return f"(SELECT count(*) {likes}), (SELECT count(*) {likes} AND l.created_at > %s)"
+
+
 def user_profile(*, username: str, now: datetime | None = None) -> Profile | None:
     """A user with karma derived from the likes that exist: one query."""
     since = karma_window_start(now)
     # lower() = lower(): the expression of the unique constraint on usernames, so its index.
-    sql = (
-        f"SELECT u.id, u.username, pl.total, pl.recent, cl.total, cl.recent"
-        f" FROM {_USER} u, {_received(_POST_LIKE)} pl, {_received(_COMMENT_LIKE)} cl"
-        f" WHERE lower(u.username) = lower(%s)"
-    )
-    rows = _fetch(sql, [since, since, username])
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT u.id, u.username, pl.total, pl.recent, cl.total, cl.recent"
+            f" FROM {_USER} u, {_received(_POST_LIKE)} pl, {_received(_COMMENT_LIKE)} cl"
+            f" WHERE lower(u.username) = lower(%s)"
+        )
+    else:
+        sql = (
+            f"SELECT u.id, u.username, {_received_on_sqlite(_POST_LIKE)}, {_received_on_sqlite(_COMMENT_LIKE)}"
+            f" FROM {_USER} u WHERE lower(u.username) = lower(%s)"
+        )
+    rows = fetch(sql, [since, since, username])
     if not rows:
         return None
     user_id, name, post_total, post_recent, comment_total, comment_recent = rows[0]
@@ -178,7 +182,7 @@ def user_profile(*, username: str, now: datetime | None = None) -> Profile | Non
 
 def leaderboard_top() -> list[dict[str, Any]]:
     """The top of the karma window: an index read of the derived table, one query."""
-    rows = _fetch(
+    rows = fetch(
         f"SELECT k.user_id, u.username, k.karma FROM {KarmaWindow._meta.db_table} k"
         f" JOIN {_USER} u ON u.id = k.user_id WHERE k.karma > 0 ORDER BY k.karma DESC, u.username LIMIT %s",
         [settings.KARMA["LEADERBOARD_SIZE"]],
