@@ -16,6 +16,7 @@ from ops import errors, logging, middleware
 from realtime import origin
 from tests.accounts import test_backends
 from tests.core import test_throttling
+from tests.deploy import conftest as deploy_conftest
 from tests.deploy import test_stack
 from tests.faults import conftest as faults_conftest
 from tests.feed import test_like_roads, test_schema_fuzz
@@ -73,9 +74,11 @@ test_schema_fuzz.api_schema
 # The suite's session-wide autouse fixture (backend/conftest.py).
 conftest._forget_this_runs_stream_keys
 
-# Autouse fixtures (tests/feed/test_like_roads.py, tests/core/test_throttling.py).
+# Autouse fixtures (tests/feed/test_like_roads.py, tests/core/test_throttling.py, the stacks' conftests).
 test_like_roads.connections_kept_open
 test_throttling.three_a_minute
+faults_conftest.stack_quiet_before_the_flush
+deploy_conftest.stack_quiet_before_the_flush
 
 # Read by Django's HttpResponse.close() to send request_finished (feed.lean_likes sets it).
 SimpleNamespace()._handler_class

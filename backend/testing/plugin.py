@@ -171,6 +171,25 @@ def contract_client(db: None) -> Callable[..., ContractClient]:
     return ContractClient
 
 
+def wait_out_other_transactions() -> None:
+    """Wait until no other session of the test database is inside a transaction.
+
+    A stack that runs on between tests (tests/faults, tests/deploy) keeps refreshing the
+    leaderboard; a refresh caught in the flush's TRUNCATE between two tests deadlocks it.
+    """
+    from django.db import connection
+
+    def others_busy() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state IS NOT NULL AND state <> 'idle'"
+            )
+            return int(cursor.fetchone()[0])
+
+    eventually(lambda: others_busy() == 0, "the stack's sessions out of their transactions", timeout=30)
+
+
 def redis_servers() -> RedisServers:
     """The deployment's Redis servers (for tests that run only with Redis)."""
     servers = settings.REDIS_SERVERS

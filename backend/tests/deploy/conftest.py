@@ -22,6 +22,8 @@ import orjson
 import pytest
 from django.conf import settings
 
+from testing.plugin import wait_out_other_transactions
+
 REPO_DIR = Path(__file__).resolve().parents[3]
 STACK_SCRIPT = REPO_DIR / "deploy" / "stack.py"
 BACKEND_DIR = REPO_DIR / "backend"
@@ -248,3 +250,11 @@ def healthy_stack(stack: Stack) -> Stack:
     """The shared stack with every worker up (a test before may have killed one)."""
     stack.wait_ready()
     return stack
+
+
+@pytest.fixture(autouse=True)
+def stack_quiet_before_the_flush(transactional_db: None) -> Iterator[None]:
+    """The stack runs on while each test's rows are flushed: the flush waits for its workers'
+    transactions to end (a leaderboard refresh caught in it deadlocks the TRUNCATE)."""
+    yield
+    wait_out_other_transactions()

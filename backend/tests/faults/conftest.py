@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connections
 
 from accounts.models import User
+from testing.plugin import wait_out_other_transactions
 from tests.deploy.conftest import Stack, write_frontend_build
 from tests.factories import make_post
 from tests.faults.harness import Browser, Figures, Storm, storm_through_fault
@@ -131,3 +132,11 @@ def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
         terminalreporter.write_line(figures.row())
     for figures in RECORDED:
         terminalreporter.write_line(f"- {figures.name}: {'; '.join([figures.injected, *figures.notes])}")
+
+
+@pytest.fixture(autouse=True)
+def stack_quiet_before_the_flush(transactional_db: None) -> Iterator[None]:
+    """The stack runs on while each test's rows are flushed: the flush waits for its workers'
+    transactions to end (a leaderboard refresh caught in it deadlocks the TRUNCATE)."""
+    yield
+    wait_out_other_transactions()
