@@ -67,6 +67,7 @@ openapi.document_error_answers
 
 # Fixtures used by name (usefixtures).
 test_convergence_property.two_publishers
+deploy_conftest.stack_quiet_before_the_flush
 
 # A fixture schemathesis looks up by its name.
 test_schema_fuzz.api_schema
@@ -74,11 +75,10 @@ test_schema_fuzz.api_schema
 # The suite's session-wide autouse fixture (backend/conftest.py).
 conftest._forget_this_runs_stream_keys
 
-# Autouse fixtures (tests/feed/test_like_roads.py, tests/core/test_throttling.py, the stacks' conftests).
+# Autouse fixtures (tests/feed/test_like_roads.py, tests/core/test_throttling.py, tests/faults).
 test_like_roads.connections_kept_open
 test_throttling.three_a_minute
 faults_conftest.stack_quiet_before_the_flush
-deploy_conftest.stack_quiet_before_the_flush
 
 # Read by Django's HttpResponse.close() to send request_finished (feed.lean_likes sets it).
 SimpleNamespace()._handler_class

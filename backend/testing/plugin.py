@@ -179,6 +179,9 @@ def wait_out_other_transactions() -> None:
     """
     from django.db import connection
 
+    if connection.vendor != "postgresql":
+        return  # the stacks run on PostgreSQL; SQLite has no other session to wait for
+
     def others_busy() -> int:
         with connection.cursor() as cursor:
             cursor.execute(

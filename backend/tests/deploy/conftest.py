@@ -252,7 +252,7 @@ def healthy_stack(stack: Stack) -> Stack:
     return stack
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def stack_quiet_before_the_flush(transactional_db: None) -> Iterator[None]:
     """The stack runs on while each test's rows are flushed: the flush waits for its workers'
     transactions to end (a leaderboard refresh caught in it deadlocks the TRUNCATE)."""

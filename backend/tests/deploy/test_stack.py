@@ -29,7 +29,11 @@ from testing.plugin import eventually_async, session_cookie_for
 from tests.deploy.conftest import Stack, http, write_frontend_build
 from tests.factories import make_post
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.needs_services,
+    pytest.mark.usefixtures("stack_quiet_before_the_flush"),
+]
 
 
 @pytest.fixture(autouse=True)
