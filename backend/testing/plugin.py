@@ -172,25 +172,33 @@ def contract_client(db: None) -> Callable[..., ContractClient]:
 
 
 def wait_out_other_transactions() -> None:
-    """Wait until no other session of the test database is inside a transaction.
+    """Wait until no other session of the test database has been inside a transaction for
+    twice the leaderboard's minimum interval.
 
     A stack that runs on between tests (tests/faults, tests/deploy) keeps refreshing the
-    leaderboard; a refresh caught in the flush's TRUNCATE between two tests deadlocks it.
+    leaderboard; a refresh caught in the flush's TRUNCATE between two tests deadlocks it. After
+    a storm, a worker's last refresh comes up to that interval after its last like (or after a
+    refresh that failed), so one quiet instant is not enough: the quiet must last.
     """
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return  # the stacks run on PostgreSQL; SQLite has no other session to wait for
+    quiet_for = 2 * settings.REALTIME["LEADERBOARD_MIN_INTERVAL"]
+    busy_last = time.monotonic()
 
-    def others_busy() -> int:
+    def quiet_long_enough() -> bool:
+        nonlocal busy_last
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                 " AND pid <> pg_backend_pid() AND state IS NOT NULL AND state <> 'idle'"
             )
-            return int(cursor.fetchone()[0])
+            if cursor.fetchone()[0]:
+                busy_last = time.monotonic()
+        return time.monotonic() - busy_last >= quiet_for
 
-    eventually(lambda: others_busy() == 0, "the stack's sessions out of their transactions", timeout=30)
+    eventually(quiet_long_enough, "the stack's sessions out of their transactions", timeout=30)
 
 
 def redis_servers() -> RedisServers:
