@@ -28,19 +28,15 @@ import contextlib
 import cProfile
 import importlib
 import io
-import os
 import pstats
 import random
 import statistics
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from loadtest import stack
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
+from loadtest import in_process, stack
 
 
 def _plain_view(request: Any, **kwargs: Any) -> Any:
@@ -62,58 +58,6 @@ def _urlpatterns() -> list[Any]:
 
 
 urlpatterns: list[Any] = []  # filled in main(), once Django is set up (ROOT_URLCONF below)
-
-
-def _environ(method: str, path: str, cookies: dict[str, str], csrf: str | None) -> dict[str, Any]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-        "CONTENT_LENGTH": "0",
-    }
-    if cookies:
-        environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-    if csrf:
-        environ["HTTP_X_CSRFTOKEN"] = csrf
-    return environ
-
-
-def _drive(app: WSGIApp, requests: list[dict[str, Any]], *, expect: int = 200) -> float:
-    """CPU ms per request over the list (after a warm-up of the first tenth)."""
-    statuses: list[str] = []
-
-    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
-        statuses.append(status)
-
-    warm = max(1, len(requests) // 10)
-    for environ in requests[:warm]:
-        body = app(dict(environ, **{"wsgi.input": io.BytesIO(b"")}), start_response)
-        b"".join(body)
-        getattr(body, "close", lambda: None)()
-    statuses.clear()
-    started = time.process_time()
-    for environ in requests[warm:]:
-        body = app(dict(environ, **{"wsgi.input": io.BytesIO(b"")}), start_response)
-        b"".join(body)
-        getattr(body, "close", lambda: None)()
-    spent = time.process_time() - started
-    wrong = [s for s in statuses if not s.startswith(str(expect))]
-    if wrong:
-        raise stack.BenchError(f"{len(wrong)} requests answered {wrong[0]}, expected {expect}")
-    return spent * 1000 / (len(requests) - warm)
 
 
 def _scope(environ: dict[str, Any]) -> dict[str, Any]:
@@ -203,29 +147,9 @@ def main() -> None:
     parser.add_argument("--cprofile", action="store_true", help="also print a cProfile of each road")
     args = parser.parse_args()
 
-    stack.require_tools()
-    database = stack.Database(args.database)
-    database.recreate()
-    env = stack.server_env(database, redis_db=14)
     # A few users send every like: the throttle still runs, but never refuses.
-    env["KARMAFEED_THROTTLE_LIKE"] = "10000000/min"
-    stack.manage(["migrate", "--noinput"], env, what="migrate")
-    os.environ.update(env)
-    sys.path.insert(0, str(stack.BACKEND_DIR))
-    try:
+    with in_process.fresh_database(args.database, extra_env={"KARMAFEED_THROTTLE_LIKE": "10000000/min"}):
         _profile(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        database_drop(database)
-
-
-def database_drop(database: stack.Database) -> None:
-    import psycopg
-
-    with psycopg.connect(database.admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
 
 
 def _profile(args: argparse.Namespace) -> None:
@@ -280,7 +204,7 @@ def _profile(args: argparse.Namespace) -> None:
                     settings.CSRF_COOKIE_NAME: csrf,
                 }
             out.append(
-                _environ(
+                in_process.environ(
                     method,
                     f"/api/posts/{post_id}/like/",
                     cookies,
@@ -336,7 +260,7 @@ def _profile(args: argparse.Namespace) -> None:
                     stack_of_patches.enter_context(override_settings(ROOT_URLCONF=urlconf))
                 for target, attribute, value in patches:
                     stack_of_patches.enter_context(_patched(target, attribute, value))
-                drive = loop_driver if name == loop_name else _drive
+                drive = loop_driver if name == loop_name else in_process.drive
                 measured[name].append(drive(app, requests))
 
     print(f"\nserver CPU per like request, in-process, median of {args.rounds} rounds of {args.requests} (ms):")
@@ -358,7 +282,7 @@ def _profile(args: argparse.Namespace) -> None:
             profiler = cProfile.Profile(time.process_time)
             requests = like_requests()
             profiler.enable()
-            (loop_driver if title == loop_name else _drive)(app, requests)
+            (loop_driver if title == loop_name else in_process.drive)(app, requests)
             profiler.disable()
             text = io.StringIO()
             pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)

@@ -21,17 +21,14 @@ import argparse
 import cProfile
 import importlib
 import io
-import os
 import pstats
 import random
 import statistics
-import sys
 import time
 from datetime import timedelta
 from typing import Any
 
-from loadtest import stack
-from loadtest.like_profile import _drive, _environ, database_drop
+from loadtest import in_process
 
 
 def main() -> None:
@@ -43,20 +40,8 @@ def main() -> None:
     parser.add_argument("--cprofile", action="store_true", help="also print a cProfile of each endpoint")
     args = parser.parse_args()
 
-    stack.require_tools()
-    database = stack.Database(args.database)
-    database.recreate()
-    env = stack.server_env(database, redis_db=14)
-    stack.manage(["migrate", "--noinput"], env, what="migrate")
-    os.environ.update(env)
-    sys.path.insert(0, str(stack.BACKEND_DIR))
-    try:
+    with in_process.fresh_database(args.database):
         _profile(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        database_drop(database)
 
 
 def _seed(comments: int) -> tuple[Any, Any, Any]:
@@ -137,7 +122,7 @@ def _profile(args: argparse.Namespace) -> None:
     }
 
     def requests(path: str, query: str, count: int) -> list[dict[str, Any]]:
-        environ = _environ("GET", path, cookies, None)
+        environ = in_process.environ("GET", path, cookies, None)
         environ["QUERY_STRING"] = query
         return [environ] * count
 
@@ -145,7 +130,7 @@ def _profile(args: argparse.Namespace) -> None:
     measured: dict[str, list[float]] = {name: [] for name in endpoints}
     for _ in range(args.rounds):
         for name, (path, query) in endpoints.items():
-            measured[name].append(_drive(app, requests(path, query, args.requests)))
+            measured[name].append(in_process.drive(app, requests(path, query, args.requests)))
 
     print(f"\nserver CPU per read, in-process, median of {args.rounds} rounds of {args.requests} (ms):")
     for name, values in measured.items():
@@ -156,7 +141,7 @@ def _profile(args: argparse.Namespace) -> None:
             profiler = cProfile.Profile(time.process_time)
             batch = requests(path, query, args.requests)
             profiler.enable()
-            _drive(app, batch)
+            in_process.drive(app, batch)
             profiler.disable()
             text = io.StringIO()
             pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
