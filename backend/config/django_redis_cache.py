@@ -7,8 +7,8 @@ count, so it paid that three times. A `redis.Redis` is safe to share between thr
 command borrows a connection from the pool), so each pool gets one, which lives as long as
 the pool does (config.redis_pool keeps one pool per process).
 
-`decode` reads the cache's value format for clients of its keys that are not the cache
-(feed.async_likes reads sessions on the event loop); `redis_client` hands the cache's own
+`decode` reads the cache's value format for clients of its keys that are not the cache (the
+roads on the event loop read sessions: feed.async_front); `redis_client` hands the cache's own
 client to what the cache API cannot say (the throttle's script, core.throttle_redis).
 
 This leans on RedisCacheClient's undocumented `get_client`, `_get_connection_pool` and
@@ -44,7 +44,7 @@ class RedisCache(django_redis.RedisCache):
 
 
 # The cache's value format (Django's RedisSerializer: an int as is, anything else pickled), for
-# code that reads the cache's keys with an asyncio client of its own (feed.async_likes).
+# code that reads the cache's keys with an asyncio client of its own (feed.async_front).
 _SERIALIZER = django_redis.RedisSerializer()
 
 
