@@ -1,11 +1,11 @@
 """A PostgreSQL pool for code that runs on the event loop itself, one per loop.
 
 Django's ORM is synchronous: under ASGI a view runs in a worker thread, and each request pays
-the hop there and back. The few requests answered on the loop (feed.async_likes) take their
-connection from this pool instead. It connects as Django's own connection does (the same
-DATABASES entry, tests' database included), in autocommit, so one statement is one round trip
-and its own transaction; psycopg prepares a statement run often.
-"""
+the hop there and back. The few requests answered on the loop (feed.async_likes,
+feed.async_reads) take their connection from this pool instead. It connects as Django's own
+connection does (the same DATABASES entry, tests' database included, in Django's time zone, so
+timestamps read come back as Django's own reads have them), in autocommit, so one statement is
+one round trip and its own transaction; psycopg prepares a statement run often."""
 
 import asyncio
 import weakref
@@ -41,6 +41,7 @@ async def pool() -> AsyncConnectionPool[AsyncConnection[Any]]:
             min_size=1,
             max_size=int(options.get("max_size", 20)),
             timeout=float(options.get("timeout", 10.0)),
+            configure=_in_djangos_time_zone,
             open=False,
             name="on-the-loop",
         )
@@ -49,6 +50,10 @@ async def pool() -> AsyncConnectionPool[AsyncConnection[Any]]:
         # `connection()` for the first one, as it would for a busy pool.
         await found.open()
     return found
+
+
+async def _in_djangos_time_zone(db: AsyncConnection[Any]) -> None:
+    await db.execute("SELECT set_config('TimeZone', %s, false)", [connection.timezone_name])
 
 
 async def close_pool() -> None:

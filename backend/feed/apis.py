@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -141,6 +141,30 @@ def _page_size(raw: str | None) -> int:
     return min(size, MAX_PAGE_SIZE)
 
 
+def feed_page_query(query: QueryDict) -> tuple[int, tuple[datetime, int] | None]:
+    """The feed page asked for: its size, and the position it starts after (None: the newest)."""
+    size = _page_size(query.get("page_size"))
+    cursor = query.get("cursor")
+    return size, _decode_cursor(cursor) if cursor else None
+
+
+def feed_page_json(
+    request: HttpRequest | Request, posts: list[selectors.PostRow], *, size: int, stream_seq: int | None
+) -> bytes:
+    """The feed page's body from selectors.feed_page's rows (one more than `size` if there are
+    more): the posts, the `next` page's absolute URL, the stream position read before them."""
+    next_url = None
+    if len(posts) > size:
+        posts = posts[:size]
+        query = request.GET.copy()
+        query["cursor"] = _encode_cursor(posts[-1])
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    results = [presenters.post_row_data(p) for p in posts]
+    return orjson.dumps(
+        {"results": results, "next": next_url, "stream_seq": stream_seq}, option=presenters.JSON_OPTIONS
+    )
+
+
 def _json(body: bytes, status_code: int = 200) -> HttpResponse:
     return HttpResponse(body, status=status_code, content_type="application/json")
 
@@ -170,20 +194,10 @@ class PostListApi(APIView):
         },
     )
     def get(self, request: Request) -> HttpResponse:
-        size = _page_size(request.query_params.get("page_size"))
-        cursor = request.query_params.get("cursor")
-        before = _decode_cursor(cursor) if cursor else None
+        size, before = feed_page_query(request.query_params)
         stream_seq = streams.position(FEED_GROUP)  # before the rows: a resume may repeat, never skip
         posts = selectors.feed_page(viewer=request.user, before=before, size=size)  # type: ignore[arg-type]
-        next_url = None
-        if len(posts) > size:
-            posts = posts[:size]
-            query = request.query_params.copy()
-            query["cursor"] = _encode_cursor(posts[-1])
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        results = [presenters.post_row_data(p) for p in posts]
-        body = {"results": results, "next": next_url, "stream_seq": stream_seq}
-        return _json(orjson.dumps(body, option=presenters.JSON_OPTIONS))
+        return _json(feed_page_json(request, posts, size=size, stream_seq=stream_seq))
 
     @extend_schema(
         request=PostCreateSerializer,

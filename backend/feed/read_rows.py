@@ -6,6 +6,8 @@ already has: Django sets it to UTC). SQLite, the embedded default, hands back ti
 naive (UTC, as Django stores them) and truth values as 0 and 1: the columns named as such
 are typed here as Django's ORM would, and timestamps passed in take the stored form, so
 they compare with it.
+On an event loop (the roads of feed.async_front) the same SQL runs on the loop's own pool
+(core.async_database), PostgreSQL only.
 tests/feed/test_read_queries.py runs on both engines.
 """
 
@@ -17,6 +19,8 @@ from django.db import connection
 from django.utils.dateparse import parse_datetime
 from psycopg.types.datetime import TimestamptzLoader
 
+from core import async_database
+
 
 def fetch(sql: str, params: Sequence[Any], *, times: Sequence[int] = (), flags: Sequence[int] = ()) -> list[Any]:
     """The rows of `sql`; on SQLite, the columns at `times` as aware datetimes, at `flags` as bools."""
@@ -27,6 +31,13 @@ def fetch(sql: str, params: Sequence[Any], *, times: Sequence[int] = (), flags: 
             return cursor.fetchall()
         cursor.execute(sql, [_stored(value) for value in params])
         return [_typed(row, times, flags) for row in cursor.fetchall()]
+
+
+async def afetch(sql: str, params: Sequence[Any]) -> list[Any]:
+    """The rows of `sql` on this event loop's PostgreSQL pool: one round trip, typed as `fetch`'s."""
+    db_pool = await async_database.pool()
+    async with db_pool.connection() as db:
+        return await (await db.execute(sql, params)).fetchall()
 
 
 def _stored(value: Any) -> Any:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from feed.models import Comment, CommentLike, KarmaWindow, Post, PostLike
-from feed.read_rows import fetch
+from feed.read_rows import afetch, fetch
 
 
 def karma_window_start(now: datetime | None = None) -> datetime:
@@ -58,17 +58,27 @@ def _post_select(viewer_id: int | None) -> tuple[str, list[Any]]:
     )
 
 
-def feed_page(*, viewer: User | None, before: tuple[datetime, int] | None, size: int) -> list[PostRow]:
-    """Up to size + 1 posts, newest first, strictly older than the `before` position; none
-    deleted: one query."""
-    sql, params = _post_select(_viewer_id(viewer))
+def _feed_page_sql(viewer_id: int | None, before: tuple[datetime, int] | None, size: int) -> tuple[str, list[Any]]:
+    sql, params = _post_select(viewer_id)
     sql += " WHERE p.deleted_at IS NULL"
     if before is not None:
         created_at, post_id = before
         # Row comparison: the (created_at, id) order the feed_post_newest index keeps.
         sql += " AND (p.created_at, p.id) < (%s, %s)"
         params += [created_at, post_id]
-    return fetch(sql + " ORDER BY p.created_at DESC, p.id DESC LIMIT %s", [*params, size + 1], **_POST_TYPES)
+    return sql + " ORDER BY p.created_at DESC, p.id DESC LIMIT %s", [*params, size + 1]
+
+
+def feed_page(*, viewer: User | None, before: tuple[datetime, int] | None, size: int) -> list[PostRow]:
+    """Up to size + 1 posts, newest first, strictly older than the `before` position; none
+    deleted: one query."""
+    sql, params = _feed_page_sql(_viewer_id(viewer), before, size)
+    return fetch(sql, params, **_POST_TYPES)
+
+
+async def afeed_page(*, viewer: User | None, before: tuple[datetime, int] | None, size: int) -> list[PostRow]:
+    """feed_page on an event loop, PostgreSQL only: the same one query, on the loop's pool."""
+    return await afetch(*_feed_page_sql(_viewer_id(viewer), before, size))
 
 
 def post_get(*, post_id: int, viewer: User | None) -> PostRow | None:

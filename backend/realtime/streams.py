@@ -132,3 +132,12 @@ def position(stream: str) -> int | None:
     except Exception:  # noqa: BLE001 - a read answer must not fail because Redis is down
         logger.warning("stream position unavailable", extra={"stream": stream}, exc_info=True)
         return None
+
+
+async def aposition(stream: str) -> int | None:
+    """`position` on an event loop."""
+    try:
+        return (await get_log().apositions([stream])).seqs[stream]
+    except Exception:  # noqa: BLE001 - a read answer must not fail because Redis is down
+        logger.warning("stream position unavailable", extra={"stream": stream}, exc_info=True)
+        return None
