@@ -1,5 +1,5 @@
-"""ASGI entry point: HTTP through Django (likes on the loop where the deployment allows it), /ws/
-through the socket session (realtime.consumers), lifespan hooks."""
+"""ASGI entry point: HTTP through Django (likes and the feed page on the loop where the deployment
+allows it), /ws/ through the socket session (realtime.consumers), lifespan hooks."""
 
 import os
 
@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from feed.async_likes import with_async_likes  # noqa: E402
+from feed.async_reads import with_async_reads  # noqa: E402
 from ops.middleware import HttpConcurrencyLimit  # noqa: E402
 from ops.request_body import RequestBodyDeadline  # noqa: E402
 from realtime.lifespan import lifespan_app  # noqa: E402
@@ -21,13 +22,16 @@ from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Likes on the event loop where the deployment allows it (feed.async_likes); for the
-        # rest, bodies are read in full, with a deadline, before a request takes a slot.
+        # Likes and the feed page on the event loop where the deployment allows it
+        # (feed.async_likes, feed.async_reads); for the rest, bodies are read in full, with a
+        # deadline, before a request takes a slot.
         "http": with_async_likes(
-            RequestBodyDeadline(
-                HttpConcurrencyLimit(django_http_app, limit=settings.HTTP_MAX_CONCURRENCY),
-                timeout=settings.HTTP_BODY_TIMEOUT,
-                max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+            with_async_reads(
+                RequestBodyDeadline(
+                    HttpConcurrencyLimit(django_http_app, limit=settings.HTTP_MAX_CONCURRENCY),
+                    timeout=settings.HTTP_BODY_TIMEOUT,
+                    max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+                )
             )
         ),
         "websocket": WebsocketEntry(URLRouter(websocket_urlpatterns)),
