@@ -13,7 +13,7 @@ way. Its settings come from the environment:
     STACK_PORT          where nginx listens on 127.0.0.1 (default 8080)
     STACK_WORKERS       how many socket workers (uvicorn, /ws/; default 2)
     STACK_HTTP_WORKERS  how many HTTP workers (WSGI threads, /api/ and the rest; default 2)
-    STACK_LIKE_WORKERS  how many like workers (uvicorn, likes and unlikes only; default 1)
+    STACK_LIKE_WORKERS  how many like workers (uvicorn, likes, unlikes, feed pages; default 1)
     STACK_WORKER_PORT   the socket workers' port (default 8181)
     STACK_HTTP_PORT     the HTTP workers' port (default STACK_WORKER_PORT + 1)
     STACK_LIKE_PORT     the like workers' port (default STACK_HTTP_PORT + 1)

@@ -1,7 +1,7 @@
 # The production topology on one host (docs/deploy.md): Debian's nginx on
 # http://127.0.0.1:$(STACK_PORT) in front of $(STACK_WORKERS) socket workers (uvicorn),
 # $(STACK_HTTP_WORKERS) HTTP workers (WSGI) and $(STACK_LIKE_WORKERS) like workers (uvicorn,
-# likes only), three gunicorn masters, on the local PostgreSQL and Redis, run by honcho
+# likes and feed pages), three gunicorn masters, on the local PostgreSQL and Redis, run by honcho
 # (deploy/Procfile) in the foreground until Ctrl-C.
 #   make stack        build, migrate, start          make stack-stop   stop it from elsewhere
 

@@ -25,6 +25,7 @@ SERVICES: dict[str, Any] = COMPOSE["services"]
 NGINX_TEMPLATE = (REPO_DIR / "nginx" / "karmafeed.conf.template").read_text()
 # The location of the like paths, which nginx sends to the like workers.
 LIKE_LOCATION = "~ ^/api/(posts|comments)/[0-9]+/like/$"
+FEED_LOCATION = "= /api/posts/"
 # ${NAME}, ${NAME:-default}, ${NAME:?message}: compose's interpolation.
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?:(:[-?])([^}]*))?\}")
 
@@ -259,7 +260,7 @@ def upstream(name: str) -> str:
     return match.group(1)
 
 
-def test_the_like_paths_and_only_those_go_to_the_like_workers_over_kept_alive_connections() -> None:
+def test_the_like_location_takes_the_like_paths_and_only_those_over_kept_alive_connections() -> None:
     # The like location's pattern, as nginx's PCRE reads it (the same syntax as Python's here).
     pattern = re.compile(LIKE_LOCATION.removeprefix("~ "))
     for path in ("/api/posts/12/like/", "/api/comments/3/like/", "/api/posts/1234567890/like/"):
@@ -280,6 +281,18 @@ def test_the_like_paths_and_only_those_go_to_the_like_workers_over_kept_alive_co
     assert "${NGINX_LIKE_SERVERS}" in upstream("karmafeed_likes")
     assert re.search(r"keepalive \d+;", upstream("karmafeed_likes")), "likes come often: keep connections open"
     assert re.search(r"keepalive \d+;", upstream("karmafeed_api"))
+
+
+def test_the_feed_page_goes_to_the_like_workers_and_creating_a_post_to_the_http_workers() -> None:
+    assert "proxy_pass http://$karmafeed_posts_upstream;" in location(FEED_LOCATION)
+    assert "proxy_set_header" not in location(FEED_LOCATION)
+    chosen = re.search(r"\nmap \$request_method \$karmafeed_posts_upstream \{\n(.*?)\n\}", NGINX_TEMPLATE, re.S)
+    assert chosen is not None
+    by_method = dict(re.findall(r"^\s*(\S+)\s+(\w+);$", chosen.group(1), re.M))
+    assert by_method == {"GET": "karmafeed_likes", "HEAD": "karmafeed_likes", "default": "karmafeed_api"}
+    # Each a declared upstream: nginx then resolves no name when a request comes.
+    for pool in set(by_method.values()):
+        assert upstream(pool)
 
 
 def test_images_are_multi_stage_and_the_worker_is_not_root() -> None:

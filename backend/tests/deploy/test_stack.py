@@ -1,7 +1,7 @@
 """The production topology, running: nginx in front of two socket workers (uvicorn), two HTTP
 workers (WSGI) and a like worker (uvicorn), each kind under its gunicorn master, on PostgreSQL
-and Redis, as `make stack` starts it. Likes go to the like worker and the rest of the API to the
-HTTP workers; a write served by either reaches sockets held by the socket workers, a dead
+and Redis, as `make stack` starts it. Likes and feed pages go to the like worker and the rest of
+the API to the HTTP workers; a write served by either reaches sockets held by the socket workers, a dead
 worker is routed around and replaced, /metrics sums every worker, and every process logs JSON
 lines.
 """
@@ -177,6 +177,28 @@ async def test_a_like_through_nginx_is_served_by_a_like_worker_and_reaches_socke
         )
         assert event["version"] == unlike.json()["version"]
         await client.close()
+
+
+async def test_a_feed_page_through_nginx_is_served_by_a_like_worker_and_a_post_create_by_an_http_worker(
+    healthy_stack: Stack, make_user: Callable[..., User]
+) -> None:
+    browser = await sync_to_async(Browser)(healthy_stack, await sync_to_async(make_user)())
+    created = await sync_to_async(browser.send)("POST", "/api/posts/", {"content": "Through nginx."})
+    assert created.status == 201, created.body
+    assert created.served_by in healthy_stack.http_worker_names
+    # The feed page, the reader's and an anonymous one, on the same path: the like workers'.
+    for cookie in (browser.cookie, ""):
+        page = await sync_to_async(http)(
+            "GET", healthy_stack.url + "/api/posts/?page_size=5", headers={"Cookie": cookie}
+        )
+        assert page.status == 200, page.body
+        assert page.served_by in healthy_stack.like_worker_names
+        assert page.json()["results"][0]["id"] == created.json()["id"]
+    head = await sync_to_async(http)("HEAD", healthy_stack.url + "/api/posts/")
+    assert head.status == 200 and head.served_by in healthy_stack.like_worker_names
+    # Positive control: the rest of the API under /api/posts/ stays with the HTTP workers.
+    thread = await sync_to_async(http)("GET", healthy_stack.url + f"/api/posts/{created.json()['id']}/")
+    assert thread.status == 200 and thread.served_by in healthy_stack.http_worker_names
 
 
 async def test_health_through_nginx_is_ready_from_every_worker(healthy_stack: Stack) -> None:
