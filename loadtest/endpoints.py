@@ -1,8 +1,10 @@
 """The REST endpoints one at a time: reads (feed page, a 1,000-comment thread, a profile, the
 leaderboard) and creates (posts, comments), each at a set rate for a few seconds (open loop).
 
-Run by the orchestrator as `python -m loadtest.endpoints CONFIG.json`. Each logged-in user
-does one request at a time; a request due while every user is busy is counted as skipped.
+Run by the orchestrator as `python -m loadtest.endpoints CONFIG.json`. Each endpoint goes to
+the pool of servers nginx sends it to (`targets`: the feed page to the like workers, whose event
+loop answers it; the rest to the REST servers). Each logged-in user does one request at a
+time; a request due while every user is busy is counted as skipped.
 The comment creates go to one post, which so becomes the long thread the thread read asks
 for. Writes each endpoint's window (start, end), answers and latencies to its result file;
 the orchestrator puts the servers' CPU over each window beside them.
@@ -31,7 +33,7 @@ def plan(config: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {"name": "create post", "method": "POST", "path": "/api/posts/", "body": True},
         {"name": "create comment", "method": "POST", "path": f"/api/posts/{thread_post}/comments/", "body": True},
-        {"name": "feed page (20 posts)", "method": "GET", "path": "/api/posts/?page_size=20"},
+        {"name": "feed page (20 posts)", "method": "GET", "path": "/api/posts/?page_size=20", "pool": "likes"},
         {
             "name": "thread",
             "method": "GET",
@@ -43,7 +45,8 @@ def plan(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def drive(http: aiohttp.ClientSession, config: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
-    target = config["target"]
+    pool = step.get("pool", "api")
+    target = config["targets"][pool]
     names = config["cookie_names"]
     idle = deque(config["sessions"])
     latencies: list[float] = []
@@ -95,6 +98,7 @@ async def drive(http: aiohttp.ClientSession, config: dict[str, Any], step: dict[
     seconds = time.monotonic() - began
     return {
         "name": step["name"],
+        "pool": pool,
         "window": [window_start, time.time()],
         "asked": count,
         "answered": len(latencies),

@@ -228,13 +228,13 @@ def endpoint_figures(phase: PhaseResult) -> list[dict[str, Any]]:
     found = []
     for result in phase.endpoints:
         start, end = result["window"]
-        # The endpoints go to the REST servers; the like workers take none of them.
-        rest = [n for n in phase.write_server_names if n not in phase.like_server_names]
-        cpu = phase.cpu_seconds(rest, window=(start - 0.6, end + 0.6))
+        # The CPU of the processes the endpoint was sent to (runner.endpoint_pools).
+        cpu = phase.cpu_seconds(result["servers"], window=(start - 0.6, end + 0.6))
         latency = result.get("latency", {})
         found.append(
             {
                 "endpoint": result["name"],
+                "served by": ", ".join(result["servers"]),
                 "requests/s": result["requests_per_second"],
                 "answered": result["answered"],
                 "skipped": result["skipped"],
@@ -252,16 +252,19 @@ def endpoints_table(phase: PhaseResult) -> list[str]:
     if not rows:
         return []
     lines = [
-        "Each REST endpoint alone (CPU of the REST server processes over its window, ÷ requests answered;",
-        "sampled twice a second, so short windows carry up to half a second of the neighbours' CPU):",
+        "Each REST endpoint alone, sent where nginx sends it (the feed page to the like workers, if any; the",
+        "rest to the REST servers): CPU of the processes it was sent to over its window, ÷ requests answered;",
+        "sampled twice a second, so short windows carry up to half a second of the neighbours' CPU:",
         "",
-        "| endpoint | requests/s | answered | skipped | p50 (ms) | p99 (ms) | server CPU per request (ms) | answers |",
-        "|---|---|---|---|---|---|---|---|",
+        "| endpoint | served by | requests/s | answered | skipped | p50 (ms) | p99 (ms) | server CPU per request (ms) "
+        "| answers |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['endpoint']} | {fmt(r['requests/s'])} | {r['answered']} | {r['skipped']} | {fmt(r['p50 (ms)'])} | "
-            f"{fmt(r['p99 (ms)'])} | {fmt(r['server CPU per request (ms)'])} | {r['statuses']} |"
+            f"| {r['endpoint']} | {r['served by']} | {fmt(r['requests/s'])} | {r['answered']} | {r['skipped']} | "
+            f"{fmt(r['p50 (ms)'])} | {fmt(r['p99 (ms)'])} | {fmt(r['server CPU per request (ms)'])} | "
+            f"{r['statuses']} |"
         )
     return [*lines, ""]
 

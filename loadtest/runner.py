@@ -196,7 +196,7 @@ class Bench:
         phase.window = (started, time.time())
         phase.client = self.converge(phase, client, servers)
         if o.endpoints:
-            phase.endpoints = self.endpoints_phase(facts, servers.rest_ports[0])
+            phase.endpoints = self.endpoints_phase(facts, servers)
         self.tear_down(phase, servers.all())
         phase.ceiling = self.like_ceiling(facts)
         return phase
@@ -308,12 +308,14 @@ class Bench:
             self.sampler.forget(child.name)
             self.children.processes.stop(child)
 
-    def endpoints_phase(self, facts: RunFacts, port: int) -> list[dict[str, Any]]:
-        """Each REST endpoint alone at --endpoint-rate for --endpoint-duration seconds."""
+    def endpoints_phase(self, facts: RunFacts, servers: Servers) -> list[dict[str, Any]]:
+        """Each REST endpoint alone at --endpoint-rate for --endpoint-duration seconds, sent to
+        the pool nginx sends it to; each result names the servers of that pool."""
         o = self.o
         sessions = facts.sessions
+        pools = endpoint_pools(servers)
         config = {
-            "target": f"http://127.0.0.1:{port}",
+            "targets": {name: pool["target"] for name, pool in pools.items()},
             "sessions": sessions["sessions"],
             "cookie_names": sessions["cookie_names"],
             "rate": o.endpoint_rate,
@@ -330,7 +332,10 @@ class Bench:
                 if line["kind"] == "warning":
                     print(f"  {source}: {line['message']}", flush=True)
         self.children.wait_exit(child, timeout=600)
-        return list(json.loads((self.out / "endpoints.json").read_text()))
+        results = list(json.loads((self.out / "endpoints.json").read_text()))
+        for result in results:
+            result["servers"] = pools[result["pool"]]["servers"]
+        return results
 
     def like_ceiling(self, facts: RunFacts) -> dict[str, Any]:
         """The like statement replayed from plain psycopg connections, servers stopped."""
@@ -450,6 +455,18 @@ def client_config(
     if len(urls) > 1:
         config["extra_urls"] = list(zip(urls, origins, strict=True))
     return config
+
+
+def endpoint_pools(servers: Servers) -> dict[str, dict[str, Any]]:
+    """Where nginx sends the REST endpoints, as the bench runs them: `api` (the REST servers)
+    and `likes` (the like workers, whose loop answers the feed page; the REST servers when there
+    are none). Each pool's first port is its target; its servers are the processes whose CPU an
+    endpoint sent there costs (the pool's others stay idle meanwhile)."""
+    api = {"target": f"http://127.0.0.1:{servers.rest_ports[0]}", "servers": [c.name for c in servers.rest_children]}
+    if not servers.like_ports:
+        return {"api": api, "likes": api}
+    likes = {"target": f"http://127.0.0.1:{servers.like_ports[0]}", "servers": [c.name for c in servers.like_children]}
+    return {"api": api, "likes": likes}
 
 
 def writer_config(

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from loadtest.measure import PhaseResult
-from loadtest.report import figures, fmt, lag_trend, processes_table, ratio_text, write_report
+from loadtest.report import endpoint_figures, figures, fmt, lag_trend, processes_table, ratio_text, write_report
 
 
 def phase(name: str, *, cpu_per_second: float, frames_per_second: int, latency_mean: list[float]) -> PhaseResult:
@@ -53,6 +53,28 @@ def test_figures_per_phase() -> None:
     assert found["server CPU per frame (µs)"] == pytest.approx(500)
     assert found["commit→receive p99 (ms)"] == pytest.approx(40)
     assert found["delivered/expected post events"] == pytest.approx(0.9)
+
+
+def test_an_endpoint_costs_the_cpu_of_the_servers_it_was_sent_to() -> None:
+    measured = phase("karmafeed", cpu_per_second=0.5, frames_per_second=10, latency_mean=[0.01] * 10)
+    for t, sample in enumerate(measured.samples):
+        sample["likes"] = {"cpu": 0.1 * t, "rss": 2**27}
+    window = {"window": [2.0, 7.0], "answered": 100, "skipped": 0, "statuses": {"200": 100}}
+    rows = endpoint_figures(
+        PhaseResult(
+            name="karmafeed",
+            samples=measured.samples,
+            window=measured.window,
+            endpoints=[
+                {"name": "feed page", "pool": "likes", "servers": ["likes"], "requests_per_second": 20.0, **window},
+                {"name": "thread", "pool": "api", "servers": ["server"], "requests_per_second": 20.0, **window},
+            ],
+        )
+    )
+    # The window widened by 0.6 s each side takes the samples at 2 .. 7 s: 5 s of each process.
+    assert [(r["endpoint"], r["served by"]) for r in rows] == [("feed page", "likes"), ("thread", "server")]
+    assert rows[0]["server CPU per request (ms)"] == pytest.approx(1000 * 0.5 / 100)
+    assert rows[1]["server CPU per request (ms)"] == pytest.approx(1000 * 2.5 / 100)
 
 
 def test_lag_trend_compares_the_last_third_with_the_first() -> None:

@@ -3,6 +3,7 @@ configs, the churn rate, the bare reference's pace, the database truth, the wind
 
 from pathlib import Path
 
+from loadtest.endpoints import plan
 from loadtest.measure import PhaseResult
 from loadtest.runner import (
     Options,
@@ -11,6 +12,7 @@ from loadtest.runner import (
     bare_pace,
     churn_per_second,
     client_config,
+    endpoint_pools,
     posts_by_author,
     socket_cookies,
     truth_of,
@@ -121,6 +123,22 @@ def test_likes_go_to_the_like_workers_and_the_rest_to_the_rest_servers_each_coun
     servers = Servers([1], [socket])
     assert (servers.like_targets, servers.rest_ports) == ([1], [1])
     assert servers.all() == [socket]
+
+
+def test_the_feed_page_goes_to_the_like_workers_and_is_charged_to_them() -> None:
+    socket, http, like = child("uvicorn-1"), child("gunicorn-2"), child("likes-3")
+    servers = Servers([1], [socket], write_ports=[2], write_children=[http], like_ports=[3], like_children=[like])
+    pools = endpoint_pools(servers)
+    assert pools["likes"] == {"target": "http://127.0.0.1:3", "servers": ["likes-3"]}
+    assert pools["api"] == {"target": "http://127.0.0.1:2", "servers": ["gunicorn-2"]}
+    # Without like workers the feed page goes to the REST servers, as nginx would send it.
+    alone = endpoint_pools(Servers([1], [socket], write_ports=[2], write_children=[http]))
+    assert alone["likes"] == alone["api"] == {"target": "http://127.0.0.1:2", "servers": ["gunicorn-2"]}
+    # Every endpoint names a pool there is.
+    assert {step.get("pool", "api") for step in plan({"thread_post_id": 1, "profile_username": "u"})} == {
+        "api",
+        "likes",
+    }
 
 
 def test_churn_drops_a_share_of_the_sockets_each_second_and_at_least_one() -> None:
