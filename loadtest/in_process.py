@@ -1,6 +1,6 @@
 """The in-process profilers' shared ground (loadtest.like_profile, loadtest.read_profile): a
 fresh database the app runs on in this process, WSGI requests built and driven straight into
-the application, CPU per request measured."""
+the application (or ASGI ones awaited on an event loop), CPU per request measured."""
 
 from __future__ import annotations
 
@@ -95,3 +95,70 @@ def drive(app: WSGIApp, requests: list[dict[str, Any]], *, expect: int = 200) ->
     if wrong:
         raise stack.BenchError(f"{len(wrong)} requests answered {wrong[0]}, expected {expect}")
     return spent * 1000 / (len(requests) - warm)
+
+
+def scope(environ: dict[str, Any]) -> dict[str, Any]:
+    """The ASGI scope of the same request."""
+    headers = [(b"host", environ["HTTP_HOST"].encode())]
+    if "HTTP_COOKIE" in environ:
+        headers.append((b"cookie", environ["HTTP_COOKIE"].encode()))
+    if "HTTP_X_CSRFTOKEN" in environ:
+        headers.append((b"x-csrftoken", environ["HTTP_X_CSRFTOKEN"].encode()))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": environ["REQUEST_METHOD"],
+        "scheme": "http",
+        "path": environ["PATH_INFO"],
+        "raw_path": environ["PATH_INFO"].encode(),
+        "root_path": "",
+        "query_string": environ["QUERY_STRING"].encode(),
+        "headers": headers,
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+class LoopDriver:
+    """Sends ASGI requests to an app, one after another, on an event loop of its own."""
+
+    def __init__(self) -> None:
+        import uvloop
+
+        self.loop = uvloop.new_event_loop()
+
+    def __call__(self, app: Any, requests: list[dict[str, Any]], *, expect: int = 200) -> float:
+        return float(self.loop.run_until_complete(self._drive(app, [scope(e) for e in requests], expect)))
+
+    @staticmethod
+    async def _drive(app: Any, scopes: list[dict[str, Any]], expect: int) -> float:
+        statuses: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        warm = max(1, len(scopes) // 10)
+        for scope in scopes[:warm]:
+            await app(scope, receive, send)
+        statuses.clear()
+        started = time.process_time()
+        for scope in scopes[warm:]:
+            await app(scope, receive, send)
+        spent = time.process_time() - started
+        wrong = [s for s in statuses if s != expect]
+        if wrong:
+            raise stack.BenchError(f"{len(wrong)} requests answered {wrong[0]}, expected {expect}")
+        return spent * 1000 / (len(scopes) - warm)
+
+    def close(self) -> None:
+        from core import async_database
+        from realtime.runtime import stop_runtime
+
+        self.loop.run_until_complete(stop_runtime())
+        self.loop.run_until_complete(async_database.close_pool())
+        self.loop.close()

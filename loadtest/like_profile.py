@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from loadtest import in_process, stack
+from loadtest import in_process
 
 
 def _plain_view(request: Any, **kwargs: Any) -> Any:
@@ -58,73 +58,6 @@ def _urlpatterns() -> list[Any]:
 
 
 urlpatterns: list[Any] = []  # filled in main(), once Django is set up (ROOT_URLCONF below)
-
-
-def _scope(environ: dict[str, Any]) -> dict[str, Any]:
-    """The ASGI scope of the same request."""
-    headers = [(b"host", environ["HTTP_HOST"].encode())]
-    if "HTTP_COOKIE" in environ:
-        headers.append((b"cookie", environ["HTTP_COOKIE"].encode()))
-    if "HTTP_X_CSRFTOKEN" in environ:
-        headers.append((b"x-csrftoken", environ["HTTP_X_CSRFTOKEN"].encode()))
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": environ["REQUEST_METHOD"],
-        "scheme": "http",
-        "path": environ["PATH_INFO"],
-        "raw_path": environ["PATH_INFO"].encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("127.0.0.1", 40000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-
-class _LoopDriver:
-    """Sends ASGI requests to an app, one after another, on an event loop of its own."""
-
-    def __init__(self) -> None:
-        import uvloop
-
-        self.loop = uvloop.new_event_loop()
-
-    def __call__(self, app: Any, requests: list[dict[str, Any]], *, expect: int = 200) -> float:
-        return float(self.loop.run_until_complete(self._drive(app, [_scope(e) for e in requests], expect)))
-
-    @staticmethod
-    async def _drive(app: Any, scopes: list[dict[str, Any]], expect: int) -> float:
-        statuses: list[int] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                statuses.append(message["status"])
-
-        warm = max(1, len(scopes) // 10)
-        for scope in scopes[:warm]:
-            await app(scope, receive, send)
-        statuses.clear()
-        started = time.process_time()
-        for scope in scopes[warm:]:
-            await app(scope, receive, send)
-        spent = time.process_time() - started
-        wrong = [s for s in statuses if s != expect]
-        if wrong:
-            raise stack.BenchError(f"{len(wrong)} requests answered {wrong[0]}, expected {expect}")
-        return spent * 1000 / (len(scopes) - warm)
-
-    def close(self) -> None:
-        from core import async_database
-        from realtime.runtime import stop_runtime
-
-        self.loop.run_until_complete(stop_runtime())
-        self.loop.run_until_complete(async_database.close_pool())
-        self.loop.close()
 
 
 @contextmanager
@@ -225,7 +158,7 @@ def _profile(args: argparse.Namespace) -> None:
         chain = WSGIHandler()
     django_view = WSGIHandler()
     lean = LeanLikes(WSGIHandler())
-    on_the_loop, loop_driver = AsyncLikes(get_asgi_application()), _LoopDriver()
+    on_the_loop, loop_driver = AsyncLikes(get_asgi_application()), in_process.LoopDriver()
     unchanged = likes.LikeWrite(True, 1, 1, changed=False, author_id=0, post_id=0)
     no_pushes = (
         (services, "publish_after_commit", lambda *a, **k: None),

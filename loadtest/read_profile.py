@@ -9,8 +9,11 @@ reader), a user with likes received on posts and comments (the profile asked for
 window. Then it sends GETs of the feed page of 20, the thread, the profile and the leaderboard
 straight to the WSGI application (no HTTP server, no sockets: those are measured by the bench)
 as a logged-in reader, and measures process CPU (time.process_time, every thread of the
-process) per request, each endpoint once per round, in interleaved rounds. The database's own
-work is not in this process; what is measured is what a web worker spends.
+process) per request, each endpoint once per round, in interleaved rounds. The feed page is
+also sent, as ASGI requests awaited one after another on a uvloop event loop, to the ASGI app
+with the feed page road on the loop (feed.async_reads, what the like workers serve), for a
+logged-in and an anonymous reader. The database's own work is not in this process; what is
+measured is what a web worker spends.
 
 With --cprofile a cProfile of each endpoint follows (cumulative), to see where the time goes.
 """
@@ -111,42 +114,54 @@ def _profile(args: argparse.Namespace) -> None:
     store.create()
     cookies = {settings.SESSION_COOKIE_NAME: store.session_key, settings.CSRF_COOKIE_NAME: _get_new_csrf_string()}
 
+    from django.core.asgi import get_asgi_application
+
     import config.wsgi  # noqa: F401 - the WSGI workers' setup
+    from feed.async_reads import AsyncReads
 
     app = WSGIHandler()
+    on_the_loop, loop_driver = AsyncReads(get_asgi_application()), in_process.LoopDriver()
+    feed_page = ("/api/posts/", "page_size=20")
+    # name: (path, query, logged in, on the loop)
     endpoints = {
-        "feed page (20 posts)": ("/api/posts/", "page_size=20"),
-        f"thread ({args.comments:,} comments)": (f"/api/posts/{thread_post.pk}/", ""),
-        "profile": (f"/api/users/{profiled.username}/", ""),
-        "leaderboard": ("/api/leaderboard/", ""),
+        "feed page (20 posts)": (*feed_page, True, False),
+        "  on the loop": (*feed_page, True, True),
+        "  on the loop, anonymous": (*feed_page, False, True),
+        f"thread ({args.comments:,} comments)": (f"/api/posts/{thread_post.pk}/", "", True, False),
+        "profile": (f"/api/users/{profiled.username}/", "", True, False),
+        "leaderboard": ("/api/leaderboard/", "", True, False),
     }
 
-    def requests(path: str, query: str, count: int) -> list[dict[str, Any]]:
-        environ = in_process.environ("GET", path, cookies, None)
+    def requests(path: str, query: str, logged_in: bool, count: int) -> list[dict[str, Any]]:
+        environ = in_process.environ("GET", path, cookies if logged_in else {}, None)
         environ["QUERY_STRING"] = query
         return [environ] * count
+
+    def drive(name: str, batch: list[dict[str, Any]]) -> float:
+        return loop_driver(on_the_loop, batch) if endpoints[name][3] else in_process.drive(app, batch)
 
     # Rounds, each endpoint once per round: the host's load drifts, and each endpoint sees the same drift.
     measured: dict[str, list[float]] = {name: [] for name in endpoints}
     for _ in range(args.rounds):
-        for name, (path, query) in endpoints.items():
-            measured[name].append(in_process.drive(app, requests(path, query, args.requests)))
+        for name, (path, query, logged_in, _) in endpoints.items():
+            measured[name].append(drive(name, requests(path, query, logged_in, args.requests)))
 
     print(f"\nserver CPU per read, in-process, median of {args.rounds} rounds of {args.requests} (ms):")
     for name, values in measured.items():
         rounds = " / ".join(f"{v:.2f}" for v in values)
         print(f"  {name:28s} {statistics.median(values):7.3f}   rounds: {rounds}")
     if args.cprofile:
-        for name, (path, query) in endpoints.items():
+        for name, (path, query, logged_in, _) in endpoints.items():
             profiler = cProfile.Profile(time.process_time)
-            batch = requests(path, query, args.requests)
+            batch = requests(path, query, logged_in, args.requests)
             profiler.enable()
-            in_process.drive(app, batch)
+            drive(name, batch)
             profiler.disable()
             text = io.StringIO()
             pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
-            print(f"\n{name}, cProfile (cumulative):")
+            print(f"\n{name.strip()}, cProfile (cumulative):")
             print(text.getvalue())
+    loop_driver.close()
 
 
 if __name__ == "__main__":
