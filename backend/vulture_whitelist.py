@@ -19,7 +19,8 @@ from tests.core import test_throttling
 from tests.deploy import conftest as deploy_conftest
 from tests.deploy import test_stack
 from tests.faults import conftest as faults_conftest
-from tests.feed import test_like_roads, test_schema_fuzz
+from tests.feed import conftest as feed_conftest
+from tests.feed import test_schema_fuzz
 from tests.realtime import test_convergence_property
 
 # Named by dotted path in config/settings.py (middleware classes: by pattern in pyproject.toml).
@@ -75,8 +76,9 @@ test_schema_fuzz.api_schema
 # The suite's session-wide autouse fixture (backend/conftest.py).
 conftest._forget_this_runs_stream_keys
 
-# Autouse fixtures (tests/feed/test_like_roads.py, tests/core/test_throttling.py, tests/faults).
-test_like_roads.connections_kept_open
+# Fixtures used by name (tests/feed/conftest.py) and autouse ones (tests/core/test_throttling.py,
+# tests/faults).
+feed_conftest.connections_kept_open
 test_throttling.three_a_minute
 faults_conftest.stack_quiet_before_the_flush
 

@@ -17,11 +17,13 @@ import asyncio
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable
+from importlib import import_module
 from typing import Any
 
 import psycopg
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
@@ -88,6 +90,19 @@ def redis_here() -> Any:
         assert servers is not None, "available() holds"
         client = _redis_clients[loop] = servers.async_client()
     return client
+
+
+class SessionKeys:
+    """Where the cache keeps the session a cookie names: the key Django's cached_db engine uses."""
+
+    def __init__(self) -> None:
+        self.store = import_module(settings.SESSION_ENGINE).SessionStore
+        self.cache = caches["default"]
+
+    def __call__(self, cookie: str | None) -> str | None:
+        """The session's cache key; None without a cookie or with one Django finds malformed."""
+        store = self.store(cookie)
+        return None if store.session_key is None else str(self.cache.make_key(store.cache_key))
 
 
 def cached_session(raw: bytes | None) -> dict[str, Any]:

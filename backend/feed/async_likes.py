@@ -32,13 +32,11 @@ import logging
 import re
 import time
 import weakref
-from importlib import import_module
 from typing import Any
 
 import orjson
 import psycopg
 from django.conf import settings
-from django.core.cache import caches
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
 from django.urls import resolve
@@ -71,8 +69,7 @@ class AsyncLikes:
 
     def __init__(self, django_app: ASGIApp) -> None:
         self.django_app = django_app
-        self.sessions = import_module(settings.SESSION_ENGINE).SessionStore
-        self.cache = caches["default"]
+        self.session_keys = async_front.SessionKeys()
         # Per event loop: the throttle's script is registered on that loop's client.
         self._logs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, throttle_redis.AsyncLog] = (
             weakref.WeakKeyDictionary()
@@ -131,15 +128,14 @@ class AsyncLikes:
         is): the throttle's script reads the session and counts the like together. A session
         new to the worker is read once first.
         """
-        store = self.sessions(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
-        if store.session_key is None or async_front.redirected_to_https(request):
+        session_key = self.session_keys(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+        if session_key is None or async_front.redirected_to_https(request):
             raise NotHere  # no session; or plain HTTP, which Django redirects
         # CSRF first: a forged request must not spend the user's likes.
         try:
             SessionAuthentication().enforce_csrf(request)  # type: ignore[arg-type]
         except PermissionDenied:
             raise NotHere from None
-        session_key = self.cache.make_key(store.cache_key)
         client, log = self._redis_here()
         try:
             user_id = self._session_users.get(session_key)

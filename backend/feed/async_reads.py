@@ -24,12 +24,10 @@ request goes to Django whole. Only PostgreSQL with the Redis sessions cache has 
 
 import io
 import time
-from importlib import import_module
 from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.core.cache import caches
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
 from django.middleware.common import CommonMiddleware
@@ -61,8 +59,7 @@ class AsyncReads:
 
     def __init__(self, django_app: ASGIApp) -> None:
         self.django_app = django_app
-        self.sessions = import_module(settings.SESSION_ENGINE).SessionStore
-        self.cache = caches["default"]
+        self.session_keys = async_front.SessionKeys()
         view = apis.PostListApi()
         view.setup(HttpRequest())  # as Django's as_view does: it answers HEAD as GET
         self.allow = ", ".join(view.allowed_methods)
@@ -122,11 +119,11 @@ class AsyncReads:
         cookie = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         if cookie is None:
             return None
-        store = self.sessions(cookie)
-        if store.session_key is None:
+        session_key = self.session_keys(cookie)
+        if session_key is None:
             raise NotHere  # a malformed cookie, which Django deletes
         try:
-            raw = await async_front.redis_here().get(self.cache.make_key(store.cache_key))
+            raw = await async_front.redis_here().get(session_key)
         except (RedisError, OSError):
             raise NotHere from None  # Django reads the session from the database
         session = async_front.cached_session(raw)
