@@ -28,6 +28,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
 from django.middleware.common import CommonMiddleware
@@ -107,9 +108,9 @@ class AsyncReads:
             raise NotHere
         try:
             redirect = self.common.process_request(request)
+            self.csrf.process_request(request)
         except Exception:  # noqa: BLE001 - whatever Django makes of it, Django answers it
             raise NotHere from None
-        self.csrf.process_request(request)
         if redirect is not None or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
             raise NotHere
 
@@ -133,8 +134,8 @@ class AsyncReads:
     async def _page(request: HttpRequest, viewer: User | None) -> bytes:
         try:
             size, before = apis.feed_page_query(request.GET)
-        except ValidationError:
-            raise NotHere from None  # Django answers the 400
+        except (ValidationError, SuspiciousOperation):
+            raise NotHere from None  # Django answers the 400 (a page or cursor refused, too many fields)
         stream_seq = await streams.aposition(FEED_GROUP)  # before the rows: a resume may repeat, never skip
         try:
             posts = await selectors.afeed_page(viewer=viewer, before=before, size=size)

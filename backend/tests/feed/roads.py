@@ -78,7 +78,7 @@ class Browser:
         finally:
             result.close()
         status, headers = started[0]
-        return Answer(int(status.split()[0]), dict(headers), orjson.loads(content) if content else None)
+        return Answer(int(status.split()[0]), dict(headers), _body(dict(headers), content))
 
 
 class LoopThread:
@@ -154,7 +154,14 @@ class AsgiBrowser(Browser):
         start = next(m for m in sent if m["type"] == "http.response.start")
         content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in start["headers"]}
-        return Answer(start["status"], headers, orjson.loads(content) if content else None)
+        return Answer(start["status"], headers, _body(headers, content))
+
+
+def _body(headers: dict[str, str], content: bytes) -> Any:
+    """JSON decoded; anything else (Django's own error pages) as it came."""
+    if headers.get("Content-Type") == "application/json":
+        return orjson.loads(content)
+    return content or None
 
 
 def wsgi_browser(app: Callable[..., Any]) -> Callable[[User | None], Browser]:

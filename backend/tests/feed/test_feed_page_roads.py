@@ -34,6 +34,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("connections_kept_o
 # The loop road reads what has committed, on connections of its own.
 LOOP_ROAD = [pytest.param("loop", marks=pytest.mark.django_db(transaction=True))] if async_reads.available() else []
 UNKNOWN_SESSION = "nosuchsession0123456789abcdefghij"
+TOO_MANY_FIELDS = "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
 
 
 @pytest.fixture(params=["django", *LOOP_ROAD])
@@ -179,6 +180,7 @@ def _every_case(browser: Callable[[User | None], Browser], feed: Feed) -> Iterat
     yield reader.send("GET", "/api/posts/?cursor=not-a-cursor")
     yield anonymous.send("GET", "/api/posts/?page_size=0")
     yield anonymous.send("GET", "/api/posts/?page_size=ten")
+    yield anonymous.send("GET", f"/api/posts/?{TOO_MANY_FIELDS}")
     stranger = browser(None)
     stranger.cookies += f"; {settings.SESSION_COOKIE_NAME}={UNKNOWN_SESSION}"
     yield stranger.send("GET", "/api/posts/")
@@ -212,12 +214,13 @@ def test_the_loop_road_answers_feed_pages_itself_and_the_rest_through_django(
     django_road = list(_every_case(wsgi_browser(WSGIHandler()), feed))
     loop_road, handed_to_django = _spied_loop_road()
     answers = list(_every_case(lambda user: AsgiBrowser(loop_road, user, loop_thread), feed))
-    assert [a.status for a in answers] == [200] * ANSWERED_ON_THE_LOOP + [400, 400, 400, 200, 200]
+    assert [a.status for a in answers] == [200] * ANSWERED_ON_THE_LOOP + [400, 400, 400, 400, 200, 200]
     # The pages were answered on the loop; the refusals and the unknown sessions by Django.
     assert handed_to_django == [
         "GET /api/posts/?cursor=not-a-cursor",
         "GET /api/posts/?page_size=0",
         "GET /api/posts/?page_size=ten",
+        f"GET /api/posts/?{TOO_MANY_FIELDS}",
         "GET /api/posts/?",
         "GET /api/posts/?",
     ]
