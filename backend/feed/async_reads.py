@@ -15,8 +15,8 @@ What stays the same, by reuse rather than by copy:
   on the loop shares (feed.async_front);
 - what Django's middleware decides from the request before the view (the host allowed,
   the user agent, the CSRF cookie to renew) is decided by the same middleware's methods.
-Whenever the answer is not one this road can give exactly as Django does (a page_size or
-cursor Django refuses, a session cookie whose session is not in the cache or names no active
+Whenever the answer is not one this road can give exactly as Django does (a page_size, cursor
+or query string Django refuses, a session cookie whose session is not in the cache or names no active
 user, a host Django refuses, a CSRF cookie Django would replace, the database failing), the
 request goes to Django whole. Only PostgreSQL with the Redis sessions cache has this road
 (`available`); tests/feed/test_feed_page_roads.py runs one set of cases against both roads.
