@@ -14,6 +14,9 @@ import matplotlib.pyplot as plt
 
 from loadtest.client import BIN_SECONDS
 from loadtest.measure import PhaseResult
+from loadtest.writers import WARM_UP_SECONDS
+
+WARM_LIKE_P99 = f"like request p99 after the first {WARM_UP_SECONDS:g} s (ms)"
 
 
 def figures(phase: PhaseResult) -> dict[str, Any]:
@@ -30,6 +33,7 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
     delivered, expected = c.get("post_events_delivered", 0), c.get("post_events_expected", 0)
     w = phase.writers
     like_latency = w.get("like_latency", {})
+    warm_latency = w.get("like_latency_warm", {})
     likes_ok = w.get("likes_ok", 0)
     write_cpu = phase.cpu_seconds(phase.write_server_names)
     all_servers = list(dict.fromkeys(phase.server_names + phase.write_server_names))
@@ -86,6 +90,7 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         "likes/s ÷ ceiling": like_rate / ceiling if ceiling and like_rate is not None else None,
         "like request p50 (ms)": 1000 * like_latency["p50"] if like_latency else None,
         "like request p99 (ms)": 1000 * like_latency["p99"] if like_latency else None,
+        WARM_LIKE_P99: 1000 * warm_latency["p99"] if warm_latency else None,
         "writes skipped (all writers busy)": w.get("skipped"),
         "write errors": sum(n for s, n in w.get("statuses", {}).items() if s not in ("200", "201")) if w else None,
     }
@@ -335,6 +340,30 @@ def plot_all(out: Path, phases: list[PhaseResult]) -> list[str]:
     fig.savefig(out / "throughput.png", dpi=90)
     plt.close(fig)
     made.append("throughput.png")
+
+    written = [p for p in phases if p.writers.get("like_latency_by_second")]
+    if written:
+        fig, axes = plt.subplots(len(written), 1, figsize=(8, 3.2 * len(written)), squeeze=False)
+        for ax, p in zip(axes[:, 0], written, strict=True):
+            seconds = p.writers["like_latency_by_second"]
+            xs = [s["second"] for s in seconds]
+            for name in ("p50", "p99", "max"):
+                ax.plot(xs, [1000 * s[name] for s in seconds], marker=".", label=name)
+            ax.set_yscale("log")
+            ax.set_ylabel("like request (ms, log)")
+            ax.set_title(f"{p.name}: like requests by the second they were sent")
+            ax.grid(True, alpha=0.3)
+            answered = ax.twinx()
+            answered.bar(xs, [s["count"] for s in seconds], color="grey", alpha=0.2, label="answered")
+            answered.set_ylabel("likes answered")
+            ax.set_zorder(answered.get_zorder() + 1)
+            ax.patch.set_visible(False)
+            ax.legend(loc="upper right", fontsize=8)
+        axes[-1, 0].set_xlabel("seconds since the writes began")
+        fig.tight_layout()
+        fig.savefig(out / "likes.png", dpi=90)
+        plt.close(fig)
+        made.append("likes.png")
 
     fig, (cpu_ax, rss_ax) = plt.subplots(2, 1, figsize=(8, 6))
     for p in phases:

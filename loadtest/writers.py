@@ -25,6 +25,10 @@ import uvloop
 
 # The scheduler wakes this often and sends what fell due meanwhile.
 TICK_SECONDS = 0.005
+# The servers start with the run: their database pools, user rows, sessions and prepared
+# statements fill in the first requests, and the queue that builds meanwhile drains after.
+# Long-lived workers are past that, so the likes sent after it are also summarized apart.
+WARM_UP_SECONDS = 5.0
 
 
 @dataclass
@@ -38,6 +42,8 @@ class Writer:
 @dataclass
 class Record:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"like": [], "unlike": [], "comment": []})
+    # Each answered like or unlike: (seconds after the writes began that it was sent, latency).
+    like_trace: list[tuple[float, float]] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     writes_per_post: Counter[int] = field(default_factory=Counter)
     skipped: int = 0
@@ -63,6 +69,7 @@ class Writers:
         self.record = Record()
         self.in_flight: set[asyncio.Task[None]] = set()
         self.started = 0.0
+        self.started_perf = 0.0
 
     def headers(self, writer: Writer, target: str) -> dict[str, str]:
         return {
@@ -118,6 +125,8 @@ class Writers:
             self.record.statuses[str(status)] += 1
             if status in (200, 201):
                 self.record.latencies[kind].append(elapsed)
+                if kind != "comment":
+                    self.record.like_trace.append((started - self.started_perf, elapsed))
                 self.record.writes_per_post[post_id] += 1
                 if kind == "like":
                     writer.liked.add(post_id)
@@ -166,6 +175,7 @@ class Writers:
         ) as http:
             status = asyncio.create_task(self.status_forever())
             self.started = time.monotonic()
+            self.started_perf = time.perf_counter()
             likes_sent = comments_sent = 0
             while (elapsed := time.monotonic() - self.started) < duration:
                 while likes_sent < like_rate * elapsed:
@@ -195,6 +205,8 @@ class Writers:
             "like_rate_achieved": len(all_likes) / issued_for if issued_for else 0.0,
             "latency": latencies,
             "like_latency": summarize(all_likes),
+            "like_latency_warm": summarize([latency for sent, latency in r.like_trace if sent >= WARM_UP_SECONDS]),
+            "like_latency_by_second": latency_by_second(r.like_trace),
             "writes": {str(k): v for k, v in r.writes_per_post.items()},
         }
         Path(self.config["result_path"]).write_text(json.dumps(result))
@@ -209,6 +221,14 @@ def summarize(values: list[float]) -> dict[str, float]:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
     return {"count": len(ordered), "p50": at(0.5), "p95": at(0.95), "p99": at(0.99), "max": ordered[-1]}
+
+
+def latency_by_second(trace: list[tuple[float, float]]) -> list[dict[str, float]]:
+    """The likes' latencies summarized per second of sending, in order (seconds with none left out)."""
+    seconds: dict[int, list[float]] = {}
+    for sent, latency in trace:
+        seconds.setdefault(int(sent), []).append(latency)
+    return [{"second": second, **summarize(seconds[second])} for second in sorted(seconds)]
 
 
 def main() -> None:

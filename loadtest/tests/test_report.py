@@ -6,7 +6,16 @@ from pathlib import Path
 import pytest
 
 from loadtest.measure import PhaseResult
-from loadtest.report import endpoint_figures, figures, fmt, lag_trend, processes_table, ratio_text, write_report
+from loadtest.report import (
+    WARM_LIKE_P99,
+    endpoint_figures,
+    figures,
+    fmt,
+    lag_trend,
+    processes_table,
+    ratio_text,
+    write_report,
+)
 
 
 def phase(name: str, *, cpu_per_second: float, frames_per_second: int, latency_mean: list[float]) -> PhaseResult:
@@ -170,3 +179,33 @@ def test_the_process_table_names_the_like_workers_apart_from_the_rest_workers() 
     assert roles == {"server": "sockets", "likes-1": "like worker", "http-2": "REST"}
     # CPU per like counts the like workers and the REST workers: (1 + 2 s) / 1,000 likes.
     assert figures(measured)["server CPU per like (ms)"] == pytest.approx(3.0)
+
+
+def test_the_likes_after_the_warm_up_have_a_figure_and_every_second_a_point_on_a_plot(tmp_path: Path) -> None:
+    measured = phase("karmafeed", cpu_per_second=0.5, frames_per_second=1000, latency_mean=[0.01] * 10)
+    by_second = [{"second": s, "count": 100, "p50": 0.01, "p99": 0.5 if s < 2 else 0.05, "max": 0.6} for s in range(10)]
+    measured.writers = {
+        "likes_ok": 1000,
+        "like_rate_achieved": 100.0,
+        "like_latency": {"p50": 0.01, "p99": 0.5},
+        "like_latency_warm": {"p50": 0.01, "p99": 0.05},
+        "like_latency_by_second": by_second,
+        "statuses": {"200": 1000},
+    }
+    found = figures(measured)
+    assert found["like request p99 (ms)"] == pytest.approx(500)
+    assert found[WARM_LIKE_P99] == pytest.approx(50)
+    facts = {"machine": {"cpus": 2, "memory_gib": 8, "open_files_limit": 20000, "python": "3.11"}, "pinned": {}}
+    report = write_report(
+        tmp_path,
+        {"phases": [measured], "facts": facts},
+        "python -m loadtest",
+        {
+            "scenario": "likes",
+            "sockets": 1000,
+        },
+    ).read_text()
+    assert "![likes.png](likes.png)" in report and (tmp_path / "likes.png").stat().st_size > 0
+    # A phase without writers (the hot bench's bare phases, or no likes asked) has neither.
+    quiet = phase("bare-paced", cpu_per_second=0.4, frames_per_second=1000, latency_mean=[0.01] * 10)
+    assert figures(quiet)[WARM_LIKE_P99] is None
