@@ -61,6 +61,7 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         "commit→receive p99 (ms)": 1000 * latency.get("p99", 0.0),
         "commit→receive max (ms)": 1000 * latency.get("max", 0.0),
         "commit→last follower p99 (ms)": 1000 * last.get("p99", 0.0),
+        **delivery_figures(phase.server_counters),
         "lag trend (ms, last third - first third)": 1000 * lag_trend(phase),
         "delivered/expected post events": delivered / expected if expected else None,
         "stale events (older version)": c.get("stale_events", 0),
@@ -104,6 +105,22 @@ RATIO_OF = {
     "commit→receive p99 (ms)": "bare-paced",
     "delivered frames/s": "bare-flood",
 }
+
+
+def delivery_figures(counters: dict[str, float]) -> dict[str, float | None]:
+    """The socket workers' own split of commit→receive: how old a delivery round's first event
+    was when its round began, and how long the round took (bucket bounds of their histograms)."""
+
+    def ms(name: str) -> float | None:
+        value = counters.get(name)
+        return 1000 * value if value is not None else None
+
+    return {
+        "round's first event, age at its start p50 (ms)": ms("karmafeed_delivery_age_seconds p50"),
+        "round's first event, age at its start p99 (ms)": ms("karmafeed_delivery_age_seconds p99"),
+        "delivery round p50 (ms)": ms("karmafeed_delivery_round_seconds p50"),
+        "delivery round p99 (ms)": ms("karmafeed_delivery_round_seconds p99"),
+    }
 
 
 def lag_trend(phase: PhaseResult) -> float:

@@ -35,6 +35,8 @@ CEILING_THREADS = 16
 CEILING_SECONDS = 5.0
 # The server counters read from each socket worker's /metrics at the end of the run.
 SERVER_COUNTERS = ("karmafeed_resume_messages_total", "karmafeed_resume_queries_total")
+# Histograms whose p50 and p99 (bucket bounds) the report gives, as "<name> p50" and "<name> p99".
+SERVER_HISTOGRAMS = ("karmafeed_delivery_age_seconds", "karmafeed_delivery_round_seconds")
 
 
 @dataclass
@@ -526,15 +528,32 @@ def truth_of(rows: list[Any], board: list[dict[str, Any]], writes: dict[str, int
 
 
 def server_counters(ports: list[int]) -> dict[str, float]:
-    """SERVER_COUNTERS summed over the workers (each worker's /metrics counts its own process)."""
-    from loadtest.target import parse_metrics
-
-    found = dict.fromkeys(SERVER_COUNTERS, 0.0)
+    """SERVER_COUNTERS summed over the workers (each worker's /metrics counts its own process),
+    and SERVER_HISTOGRAMS' p50 and p99 over all of them."""
+    texts = []
     for port in ports:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
-            read = parse_metrics(answer.read().decode())
+            texts.append(answer.read().decode())
+    return counters_of(texts)
+
+
+def counters_of(texts: list[str]) -> dict[str, float]:
+    from loadtest.target import bucket_counts, bucket_quantile, parse_metrics
+
+    found = dict.fromkeys(SERVER_COUNTERS, 0.0)
+    for text in texts:
+        read = parse_metrics(text)
         for name in SERVER_COUNTERS:
             found[name] += read.get(name, 0.0)
+    for name in SERVER_HISTOGRAMS:
+        buckets: dict[float, float] = {}
+        for text in texts:
+            for bound, count in bucket_counts(text, name).items():
+                buckets[bound] = buckets.get(bound, 0.0) + count
+        for q in (0.5, 0.99):
+            value = bucket_quantile(buckets, q)
+            if value is not None:
+                found[f"{name} p{round(100 * q)}"] = value
     return found
 
 

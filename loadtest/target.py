@@ -77,6 +77,30 @@ def parse_metrics(text: str) -> dict[str, float]:
     return found
 
 
+def bucket_counts(text: str, name: str) -> dict[float, float]:
+    """A Prometheus histogram's cumulative bucket counts, {upper bound: count}, summed over its
+    other labels (+Inf is float("inf"))."""
+    found: dict[float, float] = {}
+    for line in text.splitlines():
+        match = re.fullmatch(rf'{name}_bucket\{{(?:.*,)?le="([^"]+)"(?:,.*)?\}} (\S+)(?: \d+)?', line)
+        if match:
+            bound = float(match.group(1))
+            found[bound] = found.get(bound, 0.0) + float(match.group(2))
+    return found
+
+
+def bucket_quantile(buckets: dict[float, float], q: float) -> float | None:
+    """The upper bound of the bucket holding the q-quantile; None without observations, or
+    when it lies beyond the largest finite bound."""
+    total = buckets.get(float("inf"), 0.0)
+    if not total:
+        return None
+    for bound in sorted(buckets):
+        if buckets[bound] >= q * total:
+            return None if bound == float("inf") else bound
+    return None
+
+
 def unequal_sockets(run: Run, truth: dict[int, int]) -> tuple[int, list[str]]:
     """Sockets whose final like counts differ from the API's, and a few examples."""
     wrong = 0

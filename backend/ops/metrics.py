@@ -20,6 +20,22 @@ PUSH_LATENCY = Histogram(
     "Time to hand one event to the channel layer.",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+# Fine buckets around the fan-out's latency aims (a few hundred milliseconds to 10,000 sockets).
+_DELIVERY_BUCKETS = (
+    *(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5),
+    *(0.6, 0.75, 1.0, 1.5, 2.5, 5.0),
+)
+DELIVERY_AGE = Histogram(
+    "karmafeed_delivery_age_seconds",
+    "Age of a delivery round's first event when the round begins: from its commit (its ts) "
+    "through the publisher, Redis and the wait for the round before.",
+    buckets=_DELIVERY_BUCKETS,
+)
+DELIVERY_ROUND = Histogram(
+    "karmafeed_delivery_round_seconds",
+    "Time a delivery round takes to write its frames to every socket due one.",
+    buckets=_DELIVERY_BUCKETS,
+)
 EVENTS_DELIVERED = Counter("karmafeed_events_delivered", "Events written to sockets (an event per socket).")
 FRAMES_SENT = Counter("karmafeed_frames_sent", "Websocket frames written by the fan-out.")
 SLOW_SOCKETS_CLOSED = Counter("karmafeed_slow_sockets_closed", "Sockets closed because they stopped reading.")

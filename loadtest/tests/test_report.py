@@ -209,3 +209,12 @@ def test_the_likes_after_the_warm_up_have_a_figure_and_every_second_a_point_on_a
     # A phase without writers (the hot bench's bare phases, or no likes asked) has neither.
     quiet = phase("bare-paced", cpu_per_second=0.4, frames_per_second=1000, latency_mean=[0.01] * 10)
     assert figures(quiet)[WARM_LIKE_P99] is None
+
+
+def test_the_socket_workers_delivery_split_is_in_milliseconds_and_blank_when_not_measured() -> None:
+    measured = phase("karmafeed", cpu_per_second=0.5, frames_per_second=1000, latency_mean=[0.01] * 10)
+    measured.server_counters = {"karmafeed_delivery_round_seconds p99": 0.25, "karmafeed_delivery_age_seconds p50": 0.1}
+    found = figures(measured)
+    assert found["delivery round p99 (ms)"] == pytest.approx(250)
+    assert found["round's first event, age at its start p50 (ms)"] == pytest.approx(100)
+    assert found["delivery round p50 (ms)"] is None

@@ -12,6 +12,7 @@ from loadtest.runner import (
     bare_pace,
     churn_per_second,
     client_config,
+    counters_of,
     endpoint_pools,
     posts_by_author,
     socket_cookies,
@@ -181,3 +182,23 @@ def test_cpu_seconds_are_the_difference_over_the_window() -> None:
 def test_the_truth_is_each_posts_counts_by_id_with_the_board_and_the_writes() -> None:
     truth = truth_of([(1, 5, 7, 2), (2, 0, 0, 0)], [{"rank": 1}], {"1": 3})
     assert truth == {"posts": {"1": [5, 7, 2], "2": [0, 0, 0]}, "leaderboard": [{"rank": 1}], "writes": {"1": 3}}
+
+
+def test_the_workers_counters_add_up_and_their_delivery_histograms_merge() -> None:
+    def worker(resumes: float, under_100ms: float, all_rounds: float) -> str:
+        return "\n".join(
+            [
+                f"karmafeed_resume_messages_total {resumes}",
+                f'karmafeed_delivery_round_seconds_bucket{{le="0.1"}} {under_100ms}',
+                f'karmafeed_delivery_round_seconds_bucket{{le="0.5"}} {all_rounds}',
+                f'karmafeed_delivery_round_seconds_bucket{{le="+Inf"}} {all_rounds}',
+            ]
+        )
+
+    # Alone, the first worker's rounds are mostly short; merged, most are not.
+    assert counters_of([worker(2, 90, 100)])["karmafeed_delivery_round_seconds p50"] == 0.1
+    merged = counters_of([worker(2, 90, 100), worker(3, 0, 200)])
+    assert merged["karmafeed_resume_messages_total"] == 5
+    assert merged["karmafeed_delivery_round_seconds p50"] == 0.5
+    assert merged["karmafeed_delivery_round_seconds p99"] == 0.5
+    assert "karmafeed_delivery_age_seconds p50" not in merged, "no rounds: no figure"

@@ -2,7 +2,7 @@
 
 import orjson
 
-from loadtest.target import Run, Socket, parse_metrics, unequal_sockets
+from loadtest.target import Run, Socket, bucket_counts, bucket_quantile, parse_metrics, unequal_sockets
 
 
 def test_metrics_are_summed_over_labels_and_comments_skipped() -> None:
@@ -28,3 +28,30 @@ def test_a_socket_that_missed_the_last_count_is_unequal() -> None:
     run.sockets = [up_to_date, behind]
     assert unequal_sockets(run, {1: 2}) == (1, ["socket 1 shows {1: 1}, the API {1: 2}"])
     assert unequal_sockets(run, {1: 1})[0] == 1  # the other one is wrong then
+
+
+HISTOGRAM = "\n".join(
+    [
+        "# TYPE karmafeed_delivery_round_seconds histogram",
+        'karmafeed_delivery_round_seconds_bucket{le="0.1"} 50.0',
+        'karmafeed_delivery_round_seconds_bucket{le="0.25"} 98.0',
+        'karmafeed_delivery_round_seconds_bucket{le="0.5"} 100.0',
+        'karmafeed_delivery_round_seconds_bucket{le="+Inf"} 100.0',
+        "karmafeed_delivery_round_seconds_count 100.0",
+        'karmafeed_delivery_age_seconds_bucket{le="0.1"} 7.0',
+    ]
+)
+
+
+def test_a_histograms_buckets_are_read_by_bound_and_its_quantiles_are_bucket_bounds() -> None:
+    buckets = bucket_counts(HISTOGRAM, "karmafeed_delivery_round_seconds")
+    assert buckets == {0.1: 50.0, 0.25: 98.0, 0.5: 100.0, float("inf"): 100.0}
+    assert bucket_quantile(buckets, 0.5) == 0.1
+    assert bucket_quantile(buckets, 0.99) == 0.5
+
+
+def test_a_quantile_beyond_the_last_bound_or_of_nothing_is_unknown() -> None:
+    assert bucket_quantile({0.1: 10.0, float("inf"): 100.0}, 0.99) is None
+    assert bucket_quantile({}, 0.5) is None
+    # Control: within the bounds it is known.
+    assert bucket_quantile({0.1: 10.0, float("inf"): 100.0}, 0.05) == 0.1

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from channels.layers import get_channel_layer
+from prometheus_client import REGISTRY
 
 from ops import metrics
 from realtime import events
@@ -119,3 +120,29 @@ async def test_the_last_leaderboard_is_kept_until_the_epoch_changes_and_the_feed
     assert hub.leaderboard_text is None
     await eventually_async(lambda: socket.closed == [CLOSE_STREAMS_RESET], "the feed's sockets were reset")
     assert not socket.connection.open
+
+
+def _observed(name: str) -> tuple[float, float]:
+    """A histogram's count and sum so far."""
+    return REGISTRY.get_sample_value(f"{name}_count") or 0.0, REGISTRY.get_sample_value(f"{name}_sum") or 0.0
+
+
+async def test_a_round_records_its_length_and_how_old_its_first_event_was(hub: Hub) -> None:
+    socket = Socket(hub, FEED_GROUP)
+    rounds, ages = _observed("karmafeed_delivery_round_seconds"), _observed("karmafeed_delivery_age_seconds")
+    await hub.deliver_round()
+    assert (_observed("karmafeed_delivery_round_seconds"), _observed("karmafeed_delivery_age_seconds")) == (
+        rounds,
+        ages,
+    ), "nothing waited"
+    # An event committed a minute ago: its round starts at least that old.
+    old = events.post_deleted(post_id=4)
+    minute_ago = orjson.loads(old.text)["ts"] - 60
+    text = orjson.dumps({**orjson.loads(old.text), "ts": minute_ago}).decode()
+    hub.enqueue(NumberedEvent(FEED_GROUP, 1, events.stamp(text, FEED_GROUP, 1)))
+    hub.enqueue(_numbered(events.post_deleted(post_id=5), 2))
+    await hub.deliver_round()
+    assert [e["post_id"] for e in socket.frames[0]["events"]] == [4, 5]
+    count, total = _observed("karmafeed_delivery_age_seconds")
+    assert count == ages[0] + 1 and total - ages[1] >= 60
+    assert _observed("karmafeed_delivery_round_seconds")[0] == rounds[0] + 1
