@@ -4,13 +4,14 @@ Likes are exact under any concurrency: `feed.likes` holds the one algorithm, in 
 both engines.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,6 +22,8 @@ from feed.models import Comment, KarmaWindow, LeaderboardState, Post
 from realtime import events
 from realtime.publish import publish_after_commit
 from realtime.runtime import get_runtime, request_leaderboard_refresh_after_commit
+
+logger = logging.getLogger(__name__)
 
 
 class NotFound(Exception):
@@ -364,14 +367,37 @@ class KarmaCheck:
         return not self.mismatches
 
 
-@transaction.atomic
+# How many times the check is run before a refresh that keeps beating it fails it.
+KARMA_CHECK_ATTEMPTS = 5
+# PostgreSQL's "could not serialize access": a repeatable-read transaction may not lock a row
+# that a transaction committed after its snapshot had updated.
+_SERIALIZATION_FAILURE = "40001"
+
+
 def karma_window_check() -> KarmaCheck:
     """Compare every user's window karma with the sum of their likes, at one instant.
 
     The state row stays locked, so no refresh ages the window meanwhile; likes that commit
     during the check are kept out by comparing at the window start read under that lock
-    and a repeatable-read snapshot on PostgreSQL.
+    and a repeatable-read snapshot on PostgreSQL. A refresh that held the row when the check
+    began leaves the check's snapshot older than the row it waited for, which PostgreSQL
+    refuses to lock: the check then starts again on a new snapshot.
     """
+    attempt = 1
+    while True:
+        try:
+            return _karma_window_check_at_one_instant()
+        except OperationalError as exc:
+            if attempt >= KARMA_CHECK_ATTEMPTS or getattr(exc.__cause__, "sqlstate", None) != _SERIALIZATION_FAILURE:
+                raise
+            logger.info(
+                "karma check began while a refresh held the leaderboard; checking again", extra={"attempt": attempt}
+            )
+            attempt += 1
+
+
+@transaction.atomic
+def _karma_window_check_at_one_instant() -> KarmaCheck:
     if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")

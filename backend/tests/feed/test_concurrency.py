@@ -1,5 +1,6 @@
 """Like and unlike under real concurrency: threads, each with its own PostgreSQL connection."""
 
+import logging
 import random
 import threading
 from collections.abc import Callable
@@ -7,11 +8,13 @@ from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from accounts.models import User
 from feed import selectors, services
-from feed.models import Post, PostLike
+from feed.models import LeaderboardState, Post, PostLike
+from testing.plugin import eventually
 from tests.factories import make_post
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
@@ -101,3 +104,57 @@ def test_concurrent_comments_count_exactly(make_user: Callable[..., User]) -> No
     assert errors == []
     post.refresh_from_db()
     assert post.comment_count == 20
+
+
+def _waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def test_a_karma_check_begun_while_a_refresh_holds_the_leaderboard_checks_again(
+    make_user: Callable[..., User], caplog: pytest.LogCaptureFixture
+) -> None:
+    author, fan = make_user(), make_user()
+    services.post_like_set(user=fan, post_id=make_post(author).pk)
+    holding, release = threading.Event(), threading.Event()
+
+    def refresh_holding_the_row() -> None:
+        try:
+            with transaction.atomic():
+                state = LeaderboardState.objects.select_for_update().get(pk=1)
+                state.computed_at = timezone.now()
+                state.save(update_fields=["computed_at"])
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    checks: list[services.KarmaCheck] = []
+    errors: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            checks.append(services.karma_window_check())
+        except BaseException as exc:  # noqa: BLE001 - asserted on below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    refresh = threading.Thread(target=refresh_holding_the_row)
+    refresh.start()
+    assert holding.wait(30)
+    checker = threading.Thread(target=check)
+    with caplog.at_level(logging.INFO, logger="feed.services"):
+        checker.start()
+        # The check has its snapshot and waits for the row: the refresh commits under it.
+        eventually(_waiting_on_a_lock, "the karma check waiting for the leaderboard row")
+        release.set()
+        refresh.join()
+        checker.join()
+    assert errors == []
+    assert [c.ok for c in checks] == [True]
+    # The race happened (PostgreSQL refused the first try), and the check ran again.
+    assert "checking again" in caplog.text
