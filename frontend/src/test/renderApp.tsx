@@ -1,6 +1,6 @@
-import { render } from '@testing-library/react';
+import { render, waitFor } from '@testing-library/react';
 import { MemoryRouter } from 'react-router-dom';
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import { AppShell } from '../App';
 import type { WebSocketLike } from '../realtime/LiveSocket';
 
@@ -29,6 +29,14 @@ export function mockFetch(routes: Record<string, Handler>) {
   });
   vi.stubGlobal('fetch', fetchMock);
   return { fetchMock, calls };
+}
+
+/** The app's socket once it has made one: the app opens it in an effect, which may run after
+ * the first thing a test waits for is on screen, and a test must not script a socket that is
+ * not there yet. */
+export async function scriptedSocket(): Promise<ScriptedSocket> {
+  await waitFor(() => expect(ScriptedSocket.current).not.toBeNull());
+  return ScriptedSocket.current as ScriptedSocket;
 }
 
 /** A socket the test talks through as if it were the server. */

@@ -2,7 +2,7 @@ import { act, fireEvent, screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { alice, bob, makePost } from '../../test/fixtures';
-import { mockFetch, renderApp, ScriptedSocket } from '../../test/renderApp';
+import { mockFetch, renderApp, ScriptedSocket, scriptedSocket } from '../../test/renderApp';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -28,7 +28,8 @@ describe('FeedPage', () => {
     expect(await screen.findByText('Second post')).toBeInTheDocument();
     expect(screen.getByTestId('current-user')).toHaveAccessibleName(/alice/);
     expect(screen.getByTestId('connection-badge')).toHaveTextContent('Connecting');
-    act(() => ScriptedSocket.current?.open());
+    const socket = await scriptedSocket();
+    act(() => socket.open());
     expect(screen.getByTestId('connection-badge')).toHaveTextContent('Live');
   });
 
@@ -68,9 +69,10 @@ describe('FeedPage', () => {
     mockFetch(feedRoutes());
     renderApp('/');
     await screen.findByText('Second post');
+    const socket = await scriptedSocket();
     act(() => {
-      ScriptedSocket.current?.open();
-      ScriptedSocket.current?.push({ type: 'post.created', post: makePost(3, { author: bob, content: 'Fresh news' }) });
+      socket.open();
+      socket.push({ type: 'post.created', post: makePost(3, { author: bob, content: 'Fresh news' }) });
     });
     expect(screen.queryByText('Fresh news')).not.toBeInTheDocument();
     const pill = screen.getByTestId('new-posts-pill');
@@ -85,9 +87,10 @@ describe('FeedPage', () => {
     mockFetch(feedRoutes());
     renderApp('/');
     await screen.findByText('Second post');
+    const socket = await scriptedSocket();
     act(() => {
-      ScriptedSocket.current?.open();
-      ScriptedSocket.current?.push({
+      socket.open();
+      socket.push({
         type: 'batch',
         events: [
           { type: 'post.likes', post_id: 2, like_count: 8, version: 8 },
@@ -182,12 +185,13 @@ describe('FeedPage', () => {
     mockFetch(feedRoutes());
     renderApp('/');
     await screen.findByText('Second post');
+    const socket = await scriptedSocket();
     act(() => {
-      ScriptedSocket.current?.open();
-      ScriptedSocket.current?.push({ type: 'post.viewers', post_id: 2, count: 3 });
+      socket.open();
+      socket.push({ type: 'post.viewers', post_id: 2, count: 3 });
     });
     expect(screen.getByTestId('viewers-2')).toHaveTextContent('3 here');
-    act(() => ScriptedSocket.current?.push({ type: 'post.deleted', post_id: 2, stream: 'feed', seq: 1 }));
+    act(() => socket.push({ type: 'post.deleted', post_id: 2, stream: 'feed', seq: 1 }));
     expect(screen.queryByText('Second post')).not.toBeInTheDocument();
     expect(screen.getByText('Post 1')).toBeInTheDocument();
   });

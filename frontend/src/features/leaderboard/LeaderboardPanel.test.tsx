@@ -1,7 +1,7 @@
 import { act, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { alice, bob } from '../../test/fixtures';
-import { mockFetch, renderApp, ScriptedSocket } from '../../test/renderApp';
+import { mockFetch, renderApp, ScriptedSocket, scriptedSocket } from '../../test/renderApp';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -30,9 +30,10 @@ describe('leaderboard', () => {
     renderApp('/');
     const panel = screen.getByTestId('leaderboard');
     expect(await within(panel).findByText('alice')).toBeInTheDocument();
+    const socket = await scriptedSocket();
     act(() => {
-      ScriptedSocket.current?.open();
-      ScriptedSocket.current?.push({
+      socket.open();
+      socket.push({
         type: 'leaderboard',
         window_hours: 24,
         entries: [

@@ -1,7 +1,7 @@
 import { act, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bob } from '../../test/fixtures';
-import { mockFetch, renderApp, ScriptedSocket } from '../../test/renderApp';
+import { mockFetch, renderApp, ScriptedSocket, scriptedSocket } from '../../test/renderApp';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -24,9 +24,10 @@ describe('ProfilePage', () => {
     expect(await screen.findByRole('heading', { name: 'bob' })).toBeInTheDocument();
     expect(screen.getByTestId('karma-24h')).toHaveTextContent('5');
     expect(screen.getByTestId('karma-total')).toHaveTextContent('42');
+    const socket = await scriptedSocket();
     act(() => {
-      ScriptedSocket.current?.open();
-      ScriptedSocket.current?.push({ type: 'leaderboard', window_hours: 24, entries: [{ rank: 1, user: bob, karma: 10 }] });
+      socket.open();
+      socket.push({ type: 'leaderboard', window_hours: 24, entries: [{ rank: 1, user: bob, karma: 10 }] });
     });
     expect(await screen.findByText('47')).toBeInTheDocument();
     expect(screen.getByTestId('karma-24h')).toHaveTextContent('10');

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CommentNode } from '../../api/types';
 import { alice, bob, deepChain, deepChainJson, makeComment, makePost, node } from '../../test/fixtures';
-import { mockFetch, renderApp, ScriptedSocket } from '../../test/renderApp';
+import { mockFetch, renderApp, ScriptedSocket, scriptedSocket } from '../../test/renderApp';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -36,8 +36,9 @@ describe('ThreadPage', () => {
     expect(await screen.findByText('The post')).toBeInTheDocument();
     expect(commentIds()).toEqual([11, 12, 13]);
     expect(screen.getByText('3 comments')).toBeInTheDocument();
-    act(() => ScriptedSocket.current?.open());
-    expect(ScriptedSocket.current?.sent).toContainEqual({ type: 'subscribe', post_ids: [5] });
+    const socket = await scriptedSocket();
+    act(() => socket.open());
+    expect(socket.sent).toContainEqual({ type: 'subscribe', post_ids: [5] });
   });
 
   it('collapses and expands a subtree with the keyboard-reachable buttons', async () => {
@@ -54,9 +55,10 @@ describe('ThreadPage', () => {
     mockFetch(threadRoutes([node(a, [node(b)]), node(c)], 3));
     renderApp('/posts/5');
     await screen.findByText('A reply');
+    const socket = await scriptedSocket();
     act(() => {
-      ScriptedSocket.current?.open();
-      ScriptedSocket.current?.push({
+      socket.open();
+      socket.push({
         type: 'comment.created',
         post_id: 5,
         comment: makeComment(14, 5, 11, { author: bob, content: 'Live reply', depth: 1 }),
@@ -154,10 +156,11 @@ describe('ThreadPage', () => {
     mockFetch(threadRoutes([node(a, [node(b)]), node(c)], 3));
     renderApp('/posts/5');
     await screen.findByText('First root');
+    const socket = await scriptedSocket();
     act(() => {
-      ScriptedSocket.current?.open();
-      ScriptedSocket.current?.push({ type: 'subscribed', posts: [{ id: 5, like_count: 0, comment_count: 3, version: 0, seq: 0, viewers: 2 }] });
-      ScriptedSocket.current?.push({ type: 'comment.deleted', post_id: 5, comment_id: 11, comment_count: 2, stream: 'post.5', seq: 1 });
+      socket.open();
+      socket.push({ type: 'subscribed', posts: [{ id: 5, like_count: 0, comment_count: 3, version: 0, seq: 0, viewers: 2 }] });
+      socket.push({ type: 'comment.deleted', post_id: 5, comment_id: 11, comment_count: 2, stream: 'post.5', seq: 1 });
     });
     expect(screen.queryByText('First root')).not.toBeInTheDocument();
     expect(screen.getByText('This comment was deleted.')).toBeInTheDocument();
