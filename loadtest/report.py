@@ -311,6 +311,14 @@ def pinning_text(pinned: dict[str, Any]) -> str:
     )
 
 
+def _saved(fig: Any, out: Path, name: str) -> str:
+    """Lay the figure out, write it to out/name and free it; its name, for the report."""
+    fig.tight_layout()
+    fig.savefig(out / name, dpi=90)
+    plt.close(fig)
+    return name
+
+
 def plot_all(out: Path, phases: list[PhaseResult]) -> list[str]:
     made = []
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -332,10 +340,7 @@ def plot_all(out: Path, phases: list[PhaseResult]) -> list[str]:
     ax.set_title("Latency distribution (CDF)")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "latency.png", dpi=90)
-    plt.close(fig)
-    made.append("latency.png")
+    made.append(_saved(fig, out, "latency.png"))
 
     fig, axes = plt.subplots(len(phases), 1, figsize=(8, 2.8 * len(phases)), squeeze=False)
     for ax, p in zip(axes[:, 0], phases, strict=True):
@@ -353,10 +358,7 @@ def plot_all(out: Path, phases: list[PhaseResult]) -> list[str]:
         twin.set_ylabel("sockets open")
         ax.legend(loc="upper left", fontsize=8)
     axes[-1, 0].set_xlabel("seconds")
-    fig.tight_layout()
-    fig.savefig(out / "throughput.png", dpi=90)
-    plt.close(fig)
-    made.append("throughput.png")
+    made.append(_saved(fig, out, "throughput.png"))
 
     written = [p for p in phases if p.writers.get("like_latency_by_second")]
     if written:
@@ -377,10 +379,7 @@ def plot_all(out: Path, phases: list[PhaseResult]) -> list[str]:
             ax.patch.set_visible(False)
             ax.legend(loc="upper right", fontsize=8)
         axes[-1, 0].set_xlabel("seconds since the writes began")
-        fig.tight_layout()
-        fig.savefig(out / "likes.png", dpi=90)
-        plt.close(fig)
-        made.append("likes.png")
+        made.append(_saved(fig, out, "likes.png"))
 
     fig, (cpu_ax, rss_ax) = plt.subplots(2, 1, figsize=(8, 6))
     for p in phases:
@@ -403,8 +402,5 @@ def plot_all(out: Path, phases: list[PhaseResult]) -> list[str]:
     for ax in (cpu_ax, rss_ax):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "server.png", dpi=90)
-    plt.close(fig)
-    made.append("server.png")
+    made.append(_saved(fig, out, "server.png"))
     return made

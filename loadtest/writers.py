@@ -69,7 +69,6 @@ class Writers:
         self.record = Record()
         self.in_flight: set[asyncio.Task[None]] = set()
         self.started = 0.0
-        self.started_perf = 0.0
 
     def headers(self, writer: Writer, target: str) -> dict[str, str]:
         return {
@@ -91,7 +90,7 @@ class Writers:
             return ("unlike" if post_id in writer.liked else "like"), post_id
         # Likes go mostly to the favoured authors of the moment and unlikes to the others,
         # so the top 5 keeps changing hands.
-        favoured = self.author_groups[int((time.monotonic() - self.started) / 3) % len(self.author_groups)]
+        favoured = self.author_groups[int((time.perf_counter() - self.started) / 3) % len(self.author_groups)]
         candidates = [p for p in favoured if p not in writer.liked]
         if candidates and self.rng.random() < 0.7:
             return "like", self.rng.choice(candidates)
@@ -126,7 +125,7 @@ class Writers:
             if status in (200, 201):
                 self.record.latencies[kind].append(elapsed)
                 if kind != "comment":
-                    self.record.like_trace.append((started - self.started_perf, elapsed))
+                    self.record.like_trace.append((started - self.started, elapsed))
                 self.record.writes_per_post[post_id] += 1
                 if kind == "like":
                     writer.liked.add(post_id)
@@ -174,10 +173,9 @@ class Writers:
             connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
         ) as http:
             status = asyncio.create_task(self.status_forever())
-            self.started = time.monotonic()
-            self.started_perf = time.perf_counter()
+            self.started = time.perf_counter()
             likes_sent = comments_sent = 0
-            while (elapsed := time.monotonic() - self.started) < duration:
+            while (elapsed := time.perf_counter() - self.started) < duration:
                 while likes_sent < like_rate * elapsed:
                     self.launch(http, "like")
                     likes_sent += 1
@@ -185,7 +183,7 @@ class Writers:
                     self.launch(http, "comment")
                     comments_sent += 1
                 await asyncio.sleep(TICK_SECONDS)
-            issued_for = time.monotonic() - self.started
+            issued_for = time.perf_counter() - self.started
             if self.in_flight:
                 await asyncio.wait(self.in_flight, timeout=30)
             status.cancel()

@@ -164,5 +164,19 @@ def _body(headers: dict[str, str], content: bytes) -> Any:
     return content or None
 
 
+def spy_on_django(loop_road: Any) -> list[str]:
+    """Pass a loop road's hand-overs through a spy; the list fills with "METHOD /path?query" of
+    each request the road gave to Django instead of answering it."""
+    handed_to_django: list[str] = []
+    to_django = loop_road.django_app
+
+    async def spy(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        handed_to_django.append(f"{scope['method']} {scope['path']}?{scope.get('query_string', b'').decode()}")
+        await to_django(scope, receive, send)
+
+    loop_road.django_app = spy
+    return handed_to_django
+
+
 def wsgi_browser(app: Callable[..., Any]) -> Callable[[User | None], Browser]:
     return lambda user: Browser(app, user)

@@ -27,7 +27,7 @@ from accounts.models import User
 from feed import async_reads, selectors
 from feed.apis import BAD_CURSOR, MAX_PAGE_SIZE
 from feed.models import Post, PostLike
-from tests.feed.roads import Answer, AsgiBrowser, Browser, LoopThread, wsgi_browser
+from tests.feed.roads import Answer, AsgiBrowser, Browser, LoopThread, spy_on_django, wsgi_browser
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("connections_kept_open")]
 
@@ -195,15 +195,7 @@ ANSWERED_ON_THE_LOOP = 5
 def _spied_loop_road() -> tuple[async_reads.AsyncReads, list[str]]:
     """The loop road, and the list of the requests it hands to Django."""
     loop_road = async_reads.AsyncReads(get_asgi_application())
-    handed_to_django: list[str] = []
-    to_django = loop_road.django_app
-
-    async def spy(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        handed_to_django.append(f"{scope['method']} {scope['path']}?{scope['query_string'].decode()}")
-        await to_django(scope, receive, send)
-
-    loop_road.django_app = spy
-    return loop_road, handed_to_django
+    return loop_road, spy_on_django(loop_road)
 
 
 @pytest.mark.needs_services

@@ -27,7 +27,7 @@ from feed import async_likes, lean_likes, services
 from feed.models import Post
 from testing.plugin import eventually
 from tests.factories import make_post
-from tests.feed.roads import Answer, AsgiBrowser, Browser, LoopThread, wsgi_browser
+from tests.feed.roads import Answer, AsgiBrowser, Browser, LoopThread, spy_on_django, wsgi_browser
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("connections_kept_open")]
 
@@ -238,14 +238,7 @@ def test_the_loop_road_answers_likes_itself_and_refusals_through_django(
 ) -> None:
     django_road = list(_every_case(wsgi_browser(app_for("django")), make_user(), author))
     loop_road = async_likes.AsyncLikes(get_asgi_application())
-    handed_to_django: list[str] = []
-    to_django = loop_road.django_app
-
-    async def spy(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        handed_to_django.append(f"{scope['method']} {scope['path']}")
-        await to_django(scope, receive, send)
-
-    loop_road.django_app = spy
+    handed_to_django = spy_on_django(loop_road)
     fan = make_user()
     answers = list(_every_case(lambda user: AsgiBrowser(loop_road, user, loop_thread), fan, author))
     assert [a.status for a in answers] == [200, 200, 404, 403, 403]
