@@ -412,6 +412,13 @@ LIKE_ROAD = env_str("KARMAFEED_LIKE_ROAD", "lean")
 if LIKE_ROAD not in ("lean", "django"):
     raise ImproperlyConfigured(f"KARMAFEED_LIKE_ROAD must be lean or django, got {LIKE_ROAD!r}")
 
+# How the ASGI workers answer a feed page (GET /api/posts/): "loop", on the event loop
+# (feed.async_reads); "django", the full request cycle in a worker thread. Both answer alike
+# (tests/feed/test_feed_page_roads.py); the second is there to compare and to fall back on.
+FEED_ROAD = env_str("KARMAFEED_FEED_ROAD", "loop")
+if FEED_ROAD not in ("loop", "django"):
+    raise ImproperlyConfigured(f"KARMAFEED_FEED_ROAD must be loop or django, got {FEED_ROAD!r}")
+
 # --- Logging: JSON lines on stdout ----------------------------------------------------
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
 LOGGING = {

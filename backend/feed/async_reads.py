@@ -47,8 +47,8 @@ FEED_PATH = "/api/posts/"
 
 
 def available() -> bool:
-    """Whether this deployment can answer feed pages on the loop: PostgreSQL, sessions in Redis."""
-    return async_front.available()
+    """Whether this deployment answers feed pages on the loop: asked to, PostgreSQL, sessions in Redis."""
+    return settings.FEED_ROAD == "loop" and async_front.available()
 
 
 def _no_view(request: HttpRequest) -> None:

@@ -86,3 +86,9 @@ def test_the_like_road_is_checked() -> None:
     assert settings_values("LIKE_ROAD")["LIKE_ROAD"] == "lean"
     assert settings_values("LIKE_ROAD", KARMAFEED_LIKE_ROAD="django")["LIKE_ROAD"] == "django"
     _refused("KARMAFEED_LIKE_ROAD", KARMAFEED_LIKE_ROAD="fast")
+
+
+def test_the_feed_road_is_checked() -> None:
+    assert settings_values("FEED_ROAD")["FEED_ROAD"] == "loop"
+    assert settings_values("FEED_ROAD", KARMAFEED_FEED_ROAD="django")["FEED_ROAD"] == "django"
+    _refused("KARMAFEED_FEED_ROAD", KARMAFEED_FEED_ROAD="lean")

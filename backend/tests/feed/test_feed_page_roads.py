@@ -21,10 +21,11 @@ import pytest
 from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.core.handlers.wsgi import WSGIHandler
+from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import User
-from feed import async_reads, selectors
+from feed import async_front, async_reads, selectors
 from feed.apis import BAD_CURSOR, MAX_PAGE_SIZE
 from feed.models import Post, PostLike
 from tests.feed.roads import Answer, AsgiBrowser, Browser, LoopThread, spy_on_django, wsgi_browser
@@ -257,3 +258,15 @@ def test_the_loop_road_is_there_exactly_with_postgresql_and_redis_sessions() -> 
         settings.REDIS_SERVERS is not None
     )
     assert async_reads.available() == has_services
+
+
+def test_the_feed_road_setting_turns_the_loop_road_off() -> None:
+    def django_app(scope: Any, receive: Any, send: Any) -> None: ...
+
+    with override_settings(FEED_ROAD="django"):
+        assert not async_reads.available()
+        assert async_reads.with_async_reads(django_app) is django_app
+    # Positive control: asked for, the loop road is there wherever it can run.
+    with override_settings(FEED_ROAD="loop"):
+        assert async_reads.available() == async_front.available()
+        assert (async_reads.with_async_reads(django_app) is django_app) == (not async_front.available())
