@@ -9,6 +9,8 @@ in common lives here, once:
 - the session's user, verified as Django verifies it (the backend named, the password hash),
   against the user row as Django's authentication loads it (accounts.backends.CachedModelBackend,
   which remembers it for a few seconds);
+- what Django's middleware does to a request before the view (RequestChecks): where it would
+  redirect or refuse it, the road hands it over;
 - the answer: its headers from Django's own middleware classes that set them, learned once,
   the request log and latency metric from ops.middleware.record_request.
 """
@@ -26,6 +28,8 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.middleware.common import CommonMiddleware
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
@@ -73,9 +77,31 @@ def has_body(scope: dict[str, Any]) -> bool:
     return False
 
 
-def redirected_to_https(request: HttpRequest) -> bool:
-    """Plain HTTP where Django redirects it (SecurityMiddleware): Django's to answer."""
-    return bool(settings.SECURE_SSL_REDIRECT) and not request.is_secure()
+def _no_view(request: HttpRequest) -> None:
+    raise AssertionError("only the middleware's request checks are called")
+
+
+class RequestChecks:
+    """What Django's middleware does to a request before any view runs, as the roads need it:
+    NotHere where Django would act on it itself (redirect it to HTTPS or to www, refuse its
+    host or its user agent; with `csrf_cookie`, set a new CSRF cookie, as a read may), so that
+    Django answers it."""
+
+    def __init__(self, *, csrf_cookie: bool) -> None:
+        self._common = CommonMiddleware(_no_view)  # type: ignore[arg-type]
+        self._csrf = CsrfViewMiddleware(_no_view) if csrf_cookie else None  # type: ignore[arg-type]
+
+    def __call__(self, request: HttpRequest) -> None:
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            raise NotHere  # SecurityMiddleware's redirect
+        try:
+            redirect = self._common.process_request(request)
+            if self._csrf is not None:
+                self._csrf.process_request(request)
+        except Exception:  # noqa: BLE001 - whatever Django makes of it, Django answers it
+            raise NotHere from None
+        if redirect is not None or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+            raise NotHere
 
 
 _redis_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()

@@ -70,6 +70,8 @@ class AsyncLikes:
     def __init__(self, django_app: ASGIApp) -> None:
         self.django_app = django_app
         self.session_keys = async_front.SessionKeys()
+        # A like needs no new CSRF cookie: one that Django would renew fails the check below.
+        self.request_checks = async_front.RequestChecks(csrf_cookie=False)
         # Per event loop: the throttle's script is registered on that loop's client.
         self._logs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, throttle_redis.AsyncLog] = (
             weakref.WeakKeyDictionary()
@@ -128,9 +130,10 @@ class AsyncLikes:
         is): the throttle's script reads the session and counts the like together. A session
         new to the worker is read once first.
         """
+        self.request_checks(request)
         session_key = self.session_keys(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
-        if session_key is None or async_front.redirected_to_https(request):
-            raise NotHere  # no session; or plain HTTP, which Django redirects
+        if session_key is None:
+            raise NotHere  # no session: Django refuses it
         # CSRF first: a forged request must not spend the user's likes.
         try:
             SessionAuthentication().enforce_csrf(request)  # type: ignore[arg-type]

@@ -31,8 +31,6 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest
-from django.middleware.common import CommonMiddleware
-from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import resolve
 from redis.exceptions import RedisError
 from rest_framework.exceptions import ValidationError
@@ -51,10 +49,6 @@ def available() -> bool:
     return settings.FEED_ROAD == "loop" and async_front.available()
 
 
-def _no_view(request: HttpRequest) -> None:
-    raise AssertionError("only the middleware's request checks are called")
-
-
 class AsyncReads:
     """ASGI app: the feed page answered on the loop, everything else by `django_app`."""
 
@@ -66,8 +60,7 @@ class AsyncReads:
         self.allow = ", ".join(view.allowed_methods)
         self.route = resolve(FEED_PATH).route
         self.answer_headers = async_front.AnswerHeaders()
-        self.common = CommonMiddleware(_no_view)  # type: ignore[arg-type]
-        self.csrf = CsrfViewMiddleware(_no_view)  # type: ignore[arg-type]
+        self.request_checks = async_front.RequestChecks(csrf_cookie=True)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if (
@@ -80,7 +73,7 @@ class AsyncReads:
         started = time.perf_counter()
         request = ASGIRequest(scope, io.BytesIO())
         try:
-            self._as_the_middleware_lets_it_pass(request)
+            self.request_checks(request)
             viewer = await self._viewer(request)
             content = await self._page(request, viewer)
         except NotHere:
@@ -100,19 +93,6 @@ class AsyncReads:
             started=started,
             user_id=viewer.pk if viewer is not None else None,
         )
-
-    def _as_the_middleware_lets_it_pass(self, request: HttpRequest) -> None:
-        """NotHere if Django's middleware would act on the request before the view: redirect it
-        to HTTPS or to www, refuse its host or user agent, or set a new CSRF cookie."""
-        if async_front.redirected_to_https(request):
-            raise NotHere
-        try:
-            redirect = self.common.process_request(request)
-            self.csrf.process_request(request)
-        except Exception:  # noqa: BLE001 - whatever Django makes of it, Django answers it
-            raise NotHere from None
-        if redirect is not None or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
-            raise NotHere
 
     async def _viewer(self, request: HttpRequest) -> User | None:
         """The session's user; None without a session cookie; NotHere for any session Django

@@ -19,6 +19,7 @@ from django.core.asgi import get_asgi_application
 from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import OperationalError
+from django.test import override_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.backends import CachedModelBackend
@@ -118,6 +119,18 @@ def test_a_request_without_the_csrf_token_is_refused(
     assert Post.objects.get(pk=post.pk).like_count == 0
     # Positive control: the same browser with its token.
     assert fan.send("POST", f"/api/posts/{post.pk}/like/").status == 200
+
+
+def test_a_host_django_refuses_is_refused_before_the_like(
+    browser: Callable[..., Browser], make_user: Callable[..., User], post: Post
+) -> None:
+    fan = browser(make_user())
+    with override_settings(ALLOWED_HOSTS=["elsewhere.example"]):
+        refused = fan.send("POST", f"/api/posts/{post.pk}/like/")
+    assert refused.status == 400
+    assert Post.objects.get(pk=post.pk).like_count == 0
+    # Positive control: the same like from an allowed host.
+    assert fan.send("POST", f"/api/posts/{post.pk}/like/").body["like_count"] == 1
 
 
 @pytest.fixture
