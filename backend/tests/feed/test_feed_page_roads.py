@@ -261,7 +261,7 @@ def test_the_loop_road_is_there_exactly_with_postgresql_and_redis_sessions() -> 
 
 
 def test_the_feed_road_setting_turns_the_loop_road_off() -> None:
-    def django_app(scope: Any, receive: Any, send: Any) -> None: ...
+    async def django_app(scope: Any, receive: Any, send: Any) -> None: ...
 
     with override_settings(FEED_ROAD="django"):
         assert not async_reads.available()
