@@ -5,6 +5,7 @@ embedded mode): what a test reads back is what the log numbered.
 """
 
 import asyncio
+import io
 import itertools
 import os
 import random
@@ -27,6 +28,17 @@ from tests.config.settings_probe import BACKEND_DIR, clean_environment
 _post_ids = itertools.count(random.randrange(10**12, 10**13, 10**6))
 
 
+# Far past a stop's one round trip, far short of pytest-timeout: a publisher that does not stop
+# fails its test with the stack it is stuck in.
+STOP_DEADLINE_SECONDS = 10.0
+
+
+def _stack_of(task: asyncio.Task[Any]) -> str:
+    printed = io.StringIO()
+    task.print_stack(file=printed)
+    return printed.getvalue()
+
+
 class Running:
     """A publisher of either kind, running, as a test drives it."""
 
@@ -46,8 +58,12 @@ async def start_publisher(request: pytest.FixtureRequest) -> AsyncIterator[Calla
 
             async def stop_loop() -> None:
                 task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-                await on_loop.flush()
+                try:
+                    async with asyncio.timeout(STOP_DEADLINE_SECONDS):
+                        await asyncio.gather(task, return_exceptions=True)
+                        await on_loop.flush()
+                except TimeoutError:
+                    raise AssertionError(f"the publisher did not stop; its task:\n{_stack_of(task)}") from None
 
             running = Running(on_loop.submit, stop_loop)
         else:
