@@ -220,6 +220,20 @@ else:
         }
     }
 
+
+def _at_least_one(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError(raw)
+    return value
+
+
+# Connections of the pool that the roads on the event loop take theirs from (core.async_database),
+# per worker. Each of their statements is one short round trip, so a few keep PostgreSQL busy;
+# more only start more backends, cold at first, contending for the same cores
+# (docs/load-testing.md, "The loop's pool").
+DB_LOOP_POOL_MAX = _env_parsed("DJANGO_DB_LOOP_POOL_MAX", 5, _at_least_one, "a whole number from 1")
+
 # Requests running inside Django at once per worker (ops.middleware.HttpConcurrencyLimit):
 # below the database pool's size, so socket sessions and the leaderboard ticker find a connection.
 HTTP_MAX_CONCURRENCY = env_int("DJANGO_HTTP_MAX_CONCURRENCY", 12)

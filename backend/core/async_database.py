@@ -5,7 +5,11 @@ the hop there and back. The few requests answered on the loop (feed.async_likes,
 feed.async_reads) take their connection from this pool instead. It connects as Django's own
 connection does (the same DATABASES entry, tests' database included, in Django's time zone, so
 timestamps read come back as Django's own reads have them), in autocommit, so one statement is
-one round trip and its own transaction; psycopg prepares a statement run often."""
+one round trip and its own transaction; psycopg prepares a statement run often.
+
+Its size is a setting of its own (DB_LOOP_POOL_MAX), smaller than Django's pool: with its
+statements this short, a few connections keep PostgreSQL busy, and each one more is a backend
+that starts cold when a freshly started worker meets its first burst of requests."""
 
 import asyncio
 import weakref
@@ -39,7 +43,7 @@ async def pool() -> AsyncConnectionPool[AsyncConnection[Any]]:
         found = AsyncConnectionPool(
             kwargs={**params, "autocommit": True},
             min_size=1,
-            max_size=int(options.get("max_size", 20)),
+            max_size=settings.DB_LOOP_POOL_MAX,
             timeout=float(options.get("timeout", 10.0)),
             configure=_in_djangos_time_zone,
             open=False,

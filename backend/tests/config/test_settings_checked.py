@@ -92,3 +92,12 @@ def test_the_feed_road_is_checked() -> None:
     assert settings_values("FEED_ROAD")["FEED_ROAD"] == "loop"
     assert settings_values("FEED_ROAD", KARMAFEED_FEED_ROAD="django")["FEED_ROAD"] == "django"
     _refused("KARMAFEED_FEED_ROAD", KARMAFEED_FEED_ROAD="lean")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_the_loop_pool_size_is_checked(value: str) -> None:
+    _refused("DJANGO_DB_LOOP_POOL_MAX", DJANGO_DB_LOOP_POOL_MAX=value)
+
+
+def test_the_loop_pool_size_is_read() -> None:
+    assert settings_values("DB_LOOP_POOL_MAX", DJANGO_DB_LOOP_POOL_MAX="3")["DB_LOOP_POOL_MAX"] == 3
