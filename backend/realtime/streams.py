@@ -74,6 +74,12 @@ class StreamLog(Protocol):
 
     async def apositions(self, streams: Iterable[str]) -> Positions: ...
 
+    def seq(self, stream: str) -> int:
+        """One stream's current seq, without the epoch: what a REST answer carries, in one
+        plain read (no script)."""
+
+    async def aseq(self, stream: str) -> int: ...
+
     async def aread_since(self, positions: Mapping[str, int]) -> Backlog:
         """The events after each position, if the backlog still holds all of them."""
 
@@ -128,7 +134,7 @@ def position(stream: str) -> int | None:
     resume from and reads afresh once its socket is back.
     """
     try:
-        return get_log().positions([stream]).seqs[stream]
+        return get_log().seq(stream)
     except Exception:  # noqa: BLE001 - a read answer must not fail because Redis is down
         logger.warning("stream position unavailable", extra={"stream": stream}, exc_info=True)
         return None
@@ -137,7 +143,7 @@ def position(stream: str) -> int | None:
 async def aposition(stream: str) -> int | None:
     """`position` on an event loop."""
     try:
-        return (await get_log().apositions([stream])).seqs[stream]
+        return await get_log().aseq(stream)
     except Exception:  # noqa: BLE001 - a read answer must not fail because Redis is down
         logger.warning("stream position unavailable", extra={"stream": stream}, exc_info=True)
         return None

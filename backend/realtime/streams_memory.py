@@ -98,6 +98,13 @@ class MemoryStreamLog:
     async def apositions(self, streams: Iterable[str]) -> Positions:
         return self.positions(streams)
 
+    def seq(self, stream: str) -> int:
+        with self._lock:
+            return self._seqs.get(stream, 0)
+
+    async def aseq(self, stream: str) -> int:
+        return self.seq(stream)
+
     async def aread_since(self, positions: Mapping[str, int]) -> Backlog:
         recovered: dict[str, list[tuple[int, str]]] = {}
         lost: list[str] = []

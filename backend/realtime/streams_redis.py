@@ -19,8 +19,8 @@ in the layer's own wire format (realtime/channels_redis_wire.py).
 import asyncio
 import uuid
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import Any, cast
 
 import redis
 import redis.asyncio
@@ -125,6 +125,7 @@ class RedisStreamLog:
         self._cap = backlog
         self._idle_expiry = idle_expiry
         self._client = wire.sync_client(host)
+        self._seqs_key = f"{prefix}:streams:seqs"
         self._publish_script = self._client.register_script(PUBLISH_LUA)
         self._read_script = self._client.register_script(READ_LUA)
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, Any, Any]] = (
@@ -138,13 +139,14 @@ class RedisStreamLog:
         host = wire.shard_host(hosts, channel)
         return cls(host=host, prefix=prefix, channel=channel, backlog=backlog, idle_expiry=idle_expiry)
 
-    def _on_loop(self) -> tuple[Any, Any]:
+    def _on_loop(self) -> tuple[redis.asyncio.Redis, Any, Any]:
+        """This loop's client and its two scripts."""
         loop = asyncio.get_running_loop()
         entry = self._async.get(loop)
         if entry is None:
             client = wire.async_client(self._host)
             entry = self._async[loop] = (client, client.register_script(PUBLISH_LUA), client.register_script(READ_LUA))
-        return entry[1], entry[2]
+        return entry
 
     # -- publishing ---------------------------------------------------------------------
 
@@ -162,7 +164,7 @@ class RedisStreamLog:
     async def apublish(self, events: Sequence[Event]) -> int:
         if not events:
             return 0
-        script, _ = self._on_loop()
+        _, script, _ = self._on_loop()
         return int(await script(args=self._publish_args(events)))
 
     # -- reading --------------------------------------------------------------------------
@@ -183,11 +185,19 @@ class RedisStreamLog:
 
     async def apositions(self, streams: Iterable[str]) -> Positions:
         wanted = list(streams)
-        _, script = self._on_loop()
+        _, _, script = self._on_loop()
         return self._positions(await script(args=self._read_args(dict.fromkeys(wanted, -1))), wanted)
 
+    # redis-py types each command for its blocking and its asyncio client at once: cast to the one called.
+    def seq(self, stream: str) -> int:
+        return int(cast("bytes | None", self._client.hget(self._seqs_key, stream)) or 0)
+
+    async def aseq(self, stream: str) -> int:
+        client, _, _ = self._on_loop()
+        return int(await cast("Awaitable[bytes | None]", client.hget(self._seqs_key, stream)) or 0)
+
     async def aread_since(self, positions: Mapping[str, int]) -> Backlog:
-        _, script = self._on_loop()
+        _, _, script = self._on_loop()
         answer = await script(args=self._read_args(positions))
         seqs: dict[str, int] = {}
         recovered: dict[str, list[tuple[int, str]]] = {}

@@ -89,6 +89,16 @@ async def test_seqs_count_each_streams_events_and_are_written_into_the_text(make
     assert text.startswith('{"stream":"post.1","seq":1,"type":"post.likes"')
 
 
+async def test_one_stream_s_seq_is_its_seq_in_the_positions(make_log: MakeLog) -> None:
+    log = make_log()
+    assert (log.seq("feed"), await log.aseq("feed")) == (0, 0)  # a stream that never had an event
+    await log.apublish([events.post_created({"id": 9}), like(1, 1), like(1, 2)])
+    positions = await log.apositions(["feed", "post.1", "post.2"])
+    assert positions.seqs == {"feed": 1, "post.1": 2, "post.2": 0}
+    for stream, seq in positions.seqs.items():
+        assert (log.seq(stream), await log.aseq(stream)) == (seq, seq)
+
+
 async def test_a_count_not_newer_than_one_already_numbered_is_dropped(make_log: MakeLog) -> None:
     log = make_log()
     assert await log.apublish([like(1, 3)]) == 1
