@@ -19,12 +19,15 @@ REDIS_URL (see config/settings_test.py).
   free loopback port, with the options it is served with (config/serving.py) and yours on
   top; returns the `uvicorn.Server` (its port: `server.config.port`). `free_port()` gives
   a loopback port nothing listens on.
+- `django_db_setup`: pytest-django's, with the connections that ended threads left open
+  closed before the test database is dropped, so that it can be.
 - `eventually(condition, what)` / `await eventually_async(condition, what)`: wait until a
   condition holds, with a deadline and a message naming what did not happen; never a fixed
   sleep.
 """
 
 import asyncio
+import gc
 import inspect
 import itertools
 import time
@@ -127,6 +130,19 @@ def resume_counters() -> tuple[float, float]:
     queries = REGISTRY.get_sample_value("karmafeed_resume_queries_total") or 0.0
     resumes = REGISTRY.get_sample_value("karmafeed_resume_messages_total") or 0.0
     return queries, resumes
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """pytest-django's test database, with no connection left open when it is dropped.
+
+    A thread that ends with its Django connection open (a test's worker thread) leaves it
+    checked out of the pool, where closing the pool does not reach it; it closes only when
+    the garbage collector frees it. Until then the database cannot be dropped ("being accessed
+    by other users") and stays behind, with a warning. Collecting first closes them.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture
