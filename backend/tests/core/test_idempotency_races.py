@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection, connections
+from django.db import connections
 
 from accounts.models import User
 from core.models import IdempotencyKey
@@ -17,17 +17,9 @@ from feed import services
 from feed.models import Post
 from testing.plugin import ContractClient, eventually
 from tests.core.test_idempotency import create
-from tests.feed.test_concurrency import run_at_once
+from tests.feed.test_concurrency import backends_waiting_on_a_lock, run_at_once
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.needs_services]
-
-
-def backends_waiting_on_a_lock() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return int(cursor.fetchone()[0])
 
 
 def test_ten_requests_with_one_key_at_once_create_one_post(

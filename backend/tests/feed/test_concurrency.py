@@ -106,7 +106,8 @@ def test_concurrent_comments_count_exactly(make_user: Callable[..., User]) -> No
     assert post.comment_count == 20
 
 
-def _waiting_on_a_lock() -> int:
+def backends_waiting_on_a_lock() -> int:
+    """How many PostgreSQL backends of this test database wait for a lock now."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
@@ -150,7 +151,7 @@ def test_a_karma_check_begun_while_a_refresh_holds_the_leaderboard_checks_again(
     with caplog.at_level(logging.INFO, logger="feed.services"):
         checker.start()
         # The check has its snapshot and waits for the row: the refresh commits under it.
-        eventually(_waiting_on_a_lock, "the karma check waiting for the leaderboard row")
+        eventually(backends_waiting_on_a_lock, "the karma check waiting for the leaderboard row")
         release.set()
         refresh.join()
         checker.join()
