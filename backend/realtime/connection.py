@@ -28,7 +28,7 @@ _closing_sockets: set[asyncio.Future[None]] = set()
 class Connection:
     """One websocket as the hub sees it."""
 
-    __slots__ = ("_send", "_uvicorn", "close", "direct", "groups", "held", "label", "open")
+    __slots__ = ("_send", "_uvicorn", "close", "direct", "groups", "held", "label", "open", "seen")
 
     def __init__(self, send: AsgiSend, *, close: Callable[[int], Awaitable[None]], label: str = "") -> None:
         self._send = send
@@ -44,6 +44,8 @@ class Connection:
         self.groups: frozenset[str] = frozenset()
         self.open = True
         self.label = label
+        # How many of the hub's queued events this socket has had its share of (Hub.join sets it).
+        self.seen = 0
 
     def _too_slow(self, buffered: int) -> None:
         self.open = False

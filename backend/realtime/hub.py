@@ -7,11 +7,18 @@ to, several events a message), puts each stream's events in order (realtime/stre
 routes each event by its own group (feed, leaderboard, post.<id>) to the local sockets in
 that group, and delivers the already-encoded text.
 
-Delivery is batched: events that arrive while a delivery is under way (or within
-FLUSH_INTERVAL of the last one) wait, and each socket receives its share of the waiting
-events as one frame; sockets that follow the same groups share the same encoded frame. (Like
-counts are coalesced before they are numbered, by the publisher and the stream log: an
-event that got a seq is always delivered.)
+Delivery is batched: a delivery round writes each socket, as one frame, its share of the
+events queued since its last frame, and rounds start at most once every FLUSH_INTERVAL.
+Sockets that follow the same groups share the same encoded frame. (Like counts are coalesced
+before they are numbered, by the publisher and the stream log: an event that got a seq is
+always delivered.)
+
+A round over many sockets takes a while (about 10 µs a socket), so it rolls: it looks at the
+queue again every SENDS_PER_YIELD writes, and the sockets it has not written yet get what
+arrived meanwhile in the same frame. Each socket counts how far into the queue it has had its
+share (`Connection.seen`), and the next round gives the sockets already written only what
+they lack. So an event reaches its last socket within one round of arriving, not after the
+rest of the round under way and then a whole one more.
 
 Sockets are kept in buckets by the exact set of groups they are in (realtime/membership.py),
 so a delivery round works out each bucket's share once, not each socket's. Each share is
@@ -57,7 +64,11 @@ class Hub:
         self._flush_interval = flush_interval
         self._buffer_limit = buffer_limit
         self.members = Membership()
-        self._pending: list[NumberedEvent] = []
+        # Events queued for the sockets, oldest first, until every socket has had its share;
+        # `_first` counts the events already dropped from the front, so `_first + i` numbers
+        # `_queued[i]` for good (what `Connection.seen` counts).
+        self._queued: list[NumberedEvent] = []
+        self._first = 0
         self._wake = asyncio.Event()
         self._channel: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -97,6 +108,9 @@ class Hub:
         return self.members.socket_count
 
     def join(self, conn: Connection, *groups: str) -> None:
+        if not conn.groups:
+            # A new socket: what is queued already is within the positions it is told next.
+            conn.seen = self._end
         self.members.join(conn, *groups)
 
     def leave(self, conn: Connection, *groups: str) -> None:
@@ -137,8 +151,13 @@ class Hub:
             self.leaderboard_text = event.text
         if not self.members.wanted(event.stream):
             return  # every worker hears every event; this one has no socket that wants it
-        self._pending.append(event)
+        self._queued.append(event)
         self._wake.set()
+
+    @property
+    def _end(self) -> int:
+        """The number the next queued event will get."""
+        return self._first + len(self._queued)
 
     def _reset_every_socket(self) -> None:
         self.leaderboard_text = None
@@ -187,40 +206,72 @@ class Hub:
             await asyncio.sleep(max(0.0, self._flush_interval - (loop.time() - started)))
 
     async def deliver_round(self) -> None:
-        """Deliver the events waiting now: each socket gets its share of them as one frame."""
-        batch, self._pending = self._pending, []
-        if not batch:
+        """Write each socket its share of the events queued since its last frame, as one frame.
+
+        Every SENDS_PER_YIELD writes the round yields and takes in what was queued meanwhile,
+        for the sockets it has not written yet.
+        """
+        if not self._queued:
             return
         began = time.perf_counter()
-        metrics.DELIVERY_AGE.observe(max(0.0, time.time() - _committed_at(batch[0])))
-        groups_in_round = {event.stream for event in batch}
+        metrics.DELIVERY_AGE.observe(max(0.0, time.time() - _committed_at(self._queued[0])))
+        end = self._end
+        # Frames by the queue numbers of their events: buckets with the same share, and the
+        # sockets of one bucket that had the same events before, share one frame.
         frames: dict[tuple[int, ...], tuple[str, bytes]] = {}
         sent = events_sent = 0
         for bucket, members in list(self.members.buckets()):
-            if bucket.isdisjoint(groups_in_round):
-                continue
-            # This bucket's share of the round's events, in arrival order.
-            share = tuple(index for index, event in enumerate(batch) if event.stream in bucket)
-            frame = frames.get(share)
-            if frame is None:
-                text = events.batch([batch[i].text for i in share])
-                frame = frames[share] = (text, text_frame(text))
-            text, framed = frame
+            since = -1
+            frame: tuple[str, bytes] | None = None
+            share_size = 0
             for conn in list(members):
+                seen = conn.seen
+                if seen >= end:
+                    continue
+                if seen != since:
+                    since = seen
+                    frame, share_size = self._frame(bucket, seen, end, frames)
+                conn.seen = end
+                if frame is None:
+                    continue  # nothing new in this socket's groups
                 if conn.held is not None:
                     conn.held.append(frame)
                 elif conn.direct:
-                    conn.write_frame(framed, self._buffer_limit)
+                    conn.write_frame(frame[1], self._buffer_limit)
                 else:
-                    await conn.deliver(text, self._buffer_limit)
+                    await conn.deliver(frame[0], self._buffer_limit)
                 sent += 1
+                events_sent += share_size
                 if sent % SENDS_PER_YIELD == 0:
                     await asyncio.sleep(0)
-            events_sent += len(share) * len(members)
+                    # What arrived meanwhile goes to the sockets not yet written, in this frame.
+                    end, since = self._end, -1
+        self._forget_delivered()
         metrics.FRAMES_SENT.inc(sent)
         metrics.EVENTS_DELIVERED.inc(events_sent)
         if sent:
             metrics.DELIVERY_ROUND.observe(time.perf_counter() - began)
+
+    def _frame(
+        self, bucket: frozenset[str], seen: int, end: int, frames: dict[tuple[int, ...], tuple[str, bytes]]
+    ) -> tuple[tuple[str, bytes] | None, int]:
+        """The frame of a bucket's share of the queued events numbered seen to end, and its size."""
+        first = self._first
+        share = tuple(n for n in range(seen, end) if self._queued[n - first].stream in bucket)
+        if not share:
+            return None, 0
+        frame = frames.get(share)
+        if frame is None:
+            text = events.batch([self._queued[n - first].text for n in share])
+            frame = frames[share] = (text, text_frame(text))
+        return frame, len(share)
+
+    def _forget_delivered(self) -> None:
+        """Drop the queued events every socket has had its share of."""
+        oldest = min((conn.seen for _, members in self.members.buckets() for conn in members), default=self._end)
+        if oldest > self._first:
+            del self._queued[: oldest - self._first]
+            self._first = oldest
 
 
 def _committed_at(event: NumberedEvent) -> float:

@@ -4,6 +4,7 @@ The hub is not started here: events are enqueued by hand and each round is run b
 so what a socket got is known exactly. The real server's direct road is in test_real_server.py.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from prometheus_client import REGISTRY
 
 from ops import metrics
 from realtime import events
+from realtime import hub as hub_module
 from realtime.connection import CLOSE_STREAMS_RESET, Connection
 from realtime.events import FEED_GROUP, LEADERBOARD_GROUP, NumberedEvent
 from realtime.hub import Hub
@@ -26,11 +28,18 @@ class Socket:
     def __init__(self, hub: Hub, *groups: str) -> None:
         self.frames: list[Any] = []
         self.closed: list[int] = []
+        self.on_send: Callable[[dict[str, Any]], None] | None = None
         self.connection = Connection(self._send, close=self._close)
         hub.join(self.connection, *groups)
 
     async def _send(self, message: dict[str, Any]) -> None:
         self.frames.append(orjson.loads(message["text"]))
+        if self.on_send is not None:
+            self.on_send(message)
+
+    def events(self) -> list[Any]:
+        """Every event received, batches unpacked."""
+        return [e for frame in self.frames for e in (frame["events"] if frame["type"] == "batch" else [frame])]
 
     async def _close(self, code: int) -> None:
         self.closed.append(code)
@@ -71,6 +80,45 @@ async def test_each_socket_gets_its_share_of_a_round_as_one_frame(hub: Hub) -> N
     assert [(e["type"], e["seq"]) for e in feed_only.frames] == [("post.created", 1)], "one event goes unbatched"
     assert other_post.frames == []
     assert metrics.FRAMES_SENT._value.get() == frames_sent + 3
+
+
+async def test_events_queued_during_a_round_reach_the_sockets_it_has_not_written_yet(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hub_module, "SENDS_PER_YIELD", 2)
+    sockets = [Socket(hub, FEED_GROUP) for _ in range(5)]
+    arrivals = iter([_numbered(events.post_deleted(post_id=2), 2)])
+
+    def an_event_arrives(message: dict[str, Any]) -> None:
+        # The first write of the round: the next event arrives while the round is under way.
+        arrived = next(arrivals, None)
+        if arrived is not None:
+            hub.enqueue(arrived)
+
+    for socket in sockets:
+        socket.on_send = an_event_arrives
+    hub.enqueue(_numbered(events.post_deleted(post_id=1), 1))
+    await hub.deliver_round()
+    got = sorted([[e["post_id"] for e in socket.events()] for socket in sockets])
+    # Two sockets were written before the round yielded; the three after it got both events.
+    assert got == [[1], [1], [1, 2], [1, 2], [1, 2]]
+    assert sum(len(socket.frames) for socket in sockets) == 5, "one frame a socket"
+    await hub.deliver_round()
+    assert [[e["post_id"] for e in socket.events()] for socket in sockets] == [[1, 2]] * 5, "each once, in order"
+    assert sum(len(socket.frames) for socket in sockets) == 7, "the next round wrote only the two that lacked it"
+    await hub.deliver_round()
+    assert sum(len(socket.frames) for socket in sockets) == 7, "nothing left to write"
+
+
+async def test_a_new_socket_gets_only_what_is_queued_after_it_joined(hub: Hub) -> None:
+    # What was queued before it joined is within the positions its hello gives it.
+    before = Socket(hub, FEED_GROUP)
+    hub.enqueue(_numbered(events.post_deleted(post_id=1), 1))
+    joined = Socket(hub, FEED_GROUP)
+    hub.enqueue(_numbered(events.post_deleted(post_id=2), 2))
+    await hub.deliver_round()
+    assert [e["post_id"] for e in joined.events()] == [2]
+    assert [e["post_id"] for e in before.events()] == [1, 2], "control: the socket there before got both"
 
 
 async def test_a_round_with_nothing_waiting_sends_nothing(hub: Hub) -> None:
