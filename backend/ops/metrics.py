@@ -27,8 +27,8 @@ _DELIVERY_BUCKETS = (
 )
 DELIVERY_AGE = Histogram(
     "karmafeed_delivery_age_seconds",
-    "Age of a delivery round's first event when the round begins: from its commit (its ts) "
-    "through the publisher, Redis and the wait for the round before.",
+    "Age of a delivery round's first event (the oldest some socket still lacks) when the round "
+    "begins: from its commit (its ts) through the publisher, Redis and the wait for a round.",
     buckets=_DELIVERY_BUCKETS,
 )
 DELIVERY_ROUND = Histogram(

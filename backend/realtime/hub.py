@@ -246,7 +246,9 @@ class Hub:
                     await asyncio.sleep(0)
                     # What arrived meanwhile goes to the sockets not yet written, in this frame.
                     end, since = self._end, -1
-        self._forget_delivered()
+        if self._forget_delivered():
+            # A socket that moved to another bucket during the round was not written in it.
+            self._wake.set()
         metrics.FRAMES_SENT.inc(sent)
         metrics.EVENTS_DELIVERED.inc(events_sent)
         if sent:
@@ -266,12 +268,13 @@ class Hub:
             frame = frames[share] = (text, text_frame(text))
         return frame, len(share)
 
-    def _forget_delivered(self) -> None:
-        """Drop the queued events every socket has had its share of."""
+    def _forget_delivered(self) -> bool:
+        """Drop the queued events every socket has had its share of; whether some still lacks one."""
         oldest = min((conn.seen for _, members in self.members.buckets() for conn in members), default=self._end)
         if oldest > self._first:
             del self._queued[: oldest - self._first]
             self._first = oldest
+        return bool(self._queued)
 
 
 def _committed_at(event: NumberedEvent) -> float:

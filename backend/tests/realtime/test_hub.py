@@ -110,6 +110,26 @@ async def test_events_queued_during_a_round_reach_the_sockets_it_has_not_written
     assert sum(len(socket.frames) for socket in sockets) == 7, "nothing left to write"
 
 
+async def test_a_socket_that_follows_more_during_a_round_still_gets_its_events(hub: Hub) -> None:
+    written_first = [Socket(hub, FEED_GROUP) for _ in range(2)]
+    mover = Socket(hub, FEED_GROUP, "post.3")  # in a bucket the round reaches after theirs
+
+    def the_mover_follows_a_post(message: dict[str, Any]) -> None:
+        # A subscribe while the round writes the first bucket moves the mover to a new bucket.
+        if "post.7" not in mover.connection.groups:
+            hub.join(mover.connection, "post.7")
+
+    for socket in written_first:
+        socket.on_send = the_mover_follows_a_post
+    hub.enqueue(_numbered(events.post_deleted(post_id=1), 1))
+    await hub.deliver_round()
+    assert mover.frames == [], "the round passed it by"
+    assert [[e["post_id"] for e in socket.events()] for socket in written_first] == [[1], [1]], "control"
+    assert hub._wake.is_set(), "another round is due"
+    await hub.deliver_round()
+    assert [e["post_id"] for e in mover.events()] == [1]
+
+
 async def test_a_new_socket_gets_only_what_is_queued_after_it_joined(hub: Hub) -> None:
     # What was queued before it joined is within the positions its hello gives it.
     before = Socket(hub, FEED_GROUP)
