@@ -1,8 +1,9 @@
 """What a bench phase measures: the servers' CPU and memory over time, and the window math.
 
-The Sampler reads every watched process tree twice a second (psutil); a PhaseResult holds
-what one phase (KarmaFeed, or a bare reference) collected, and answers the questions the
-report asks of a time window: CPU seconds, frames and events delivered, each process's share.
+The Sampler reads every watched process tree and the host's cores twice a second (psutil); a
+PhaseResult holds what one phase (KarmaFeed, or a bare reference) collected, and answers the
+questions the report asks of a time window: CPU seconds, frames and events delivered, each
+process's share, each core's.
 """
 
 from __future__ import annotations
@@ -14,9 +15,19 @@ from typing import Any
 
 import psutil
 
+# The sample's entry for the host's own CPU times, each core's; no watched process has this name.
+HOST_CORES = "host cores"
+# Linux counts each core's time in these states (psutil.cpu_times). Busy is all but these:
+# idle, and steal (the hypervisor ran something else while this core had work; on a shared
+# host that is part of a slow day). softirq is mostly the kernel's network work, and over
+# loopback a socket write does the receiving side's share of it too: no process is charged
+# for it. guest time is counted in user already.
+NOT_BUSY = ("idle", "iowait", "steal")
+COUNTED_TWICE = ("guest", "guest_nice")
+
 
 class Sampler(threading.Thread):
-    """CPU time and RSS of the watched processes, twice a second."""
+    """CPU time and RSS of the watched processes, and each core's CPU times, twice a second."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
@@ -35,7 +46,7 @@ class Sampler(threading.Thread):
 
     def sample_now(self) -> dict[str, Any]:
         """Each watched process with its children (a gunicorn master's workers), summed and one by one."""
-        row: dict[str, Any] = {"t": time.time()}
+        row: dict[str, Any] = {"t": time.time(), HOST_CORES: [c._asdict() for c in psutil.cpu_times(percpu=True)]}
         with self.lock:
             for name, proc in self.watched.items():
                 try:
@@ -124,6 +135,28 @@ class PhaseResult:
                     }
                 )
         return found
+
+    def host_cores(self) -> list[dict[str, float]]:
+        """Each core over the window: the shares of its time busy, in softirq and stolen (percent)."""
+        start, end = self.window
+        inside = [s for s in self.samples if start <= s["t"] <= end and HOST_CORES in s]
+        if len(inside) < 2:
+            return []
+        shares = []
+        for before, after in zip(inside[0][HOST_CORES], inside[-1][HOST_CORES], strict=True):
+            spent = {state: after[state] - before[state] for state in after if state not in COUNTED_TWICE}
+            total = sum(spent.values())
+            if total <= 0:
+                continue
+            busy = total - sum(spent.get(state, 0.0) for state in NOT_BUSY)
+            shares.append(
+                {
+                    "busy": 100 * busy / total,
+                    "softirq": 100 * spent.get("softirq", 0.0) / total,
+                    "steal": 100 * spent.get("steal", 0.0) / total,
+                }
+            )
+        return shares
 
     def sampled_seconds(self) -> float:
         start, end = self.window

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.measure import PhaseResult
+from loadtest.measure import HOST_CORES, PhaseResult
 from loadtest.report import (
     WARM_LIKE_P99,
     endpoint_figures,
@@ -62,6 +62,27 @@ def test_figures_per_phase() -> None:
     assert found["server CPU per frame (µs)"] == pytest.approx(500)
     assert found["commit→receive p99 (ms)"] == pytest.approx(40)
     assert found["delivered/expected post events"] == pytest.approx(0.9)
+
+
+def _core(t: float, *, busy: float, softirq: float, steal: float) -> dict[str, float]:
+    """A core's cumulative CPU times after t seconds at these shares of each second."""
+    user = busy - softirq
+    idle = 1.0 - busy - steal
+    return {"user": user * t, "system": 0.0, "softirq": softirq * t, "steal": steal * t, "idle": idle * t, "guest": t}
+
+
+def test_the_host_cores_show_busy_softirq_and_stolen_time_each() -> None:
+    measured = phase("karmafeed", cpu_per_second=0.5, frames_per_second=10, latency_mean=[0.01] * 10)
+    found = figures(measured)
+    assert found["host cores busy, each (%)"] is None, "control: no host samples, no figure"
+    for sample in measured.samples:
+        t = sample["t"]
+        sample[HOST_CORES] = [_core(t, busy=0.9, softirq=0.3, steal=0.1), _core(t, busy=0.5, softirq=0.0, steal=0.0)]
+    found = figures(measured)
+    # guest time is inside user already: counting it again would halve every share.
+    assert found["host cores busy, each (%)"] == "90 / 50"
+    assert found["host cores in softirq, each (%)"] == "30 / 0"
+    assert found["host cores stolen, each (%)"] == "10 / 0"
 
 
 def test_an_endpoint_costs_the_cpu_of_the_servers_it_was_sent_to() -> None:
