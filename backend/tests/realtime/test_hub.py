@@ -122,12 +122,15 @@ async def test_a_socket_that_follows_more_during_a_round_still_gets_its_events(h
     for socket in written_first:
         socket.on_send = the_mover_follows_a_post
     hub.enqueue(_numbered(events.post_deleted(post_id=1), 1))
+    hub._wake.clear()  # as the delivery loop does before each round
     await hub.deliver_round()
     assert mover.frames == [], "the round passed it by"
     assert [[e["post_id"] for e in socket.events()] for socket in written_first] == [[1], [1]], "control"
     assert hub._wake.is_set(), "another round is due"
+    hub._wake.clear()
     await hub.deliver_round()
     assert [e["post_id"] for e in mover.events()] == [1]
+    assert not hub._wake.is_set(), "control: every socket has had its share, no round is due"
 
 
 async def test_a_new_socket_gets_only_what_is_queued_after_it_joined(hub: Hub) -> None:
