@@ -202,7 +202,7 @@ class Hub:
                 await self.deliver_round()
             except Exception:
                 logger.exception("delivery failed")
-            # Whatever arrives meanwhile waits for the next round: that wait is the coalescing.
+            # What arrives after the round waits for the next one: that wait is the coalescing.
             await asyncio.sleep(max(0.0, self._flush_interval - (loop.time() - started)))
 
     async def deliver_round(self) -> None:
@@ -247,7 +247,8 @@ class Hub:
                     # What arrived meanwhile goes to the sockets not yet written, in this frame.
                     end, since = self._end, -1
         if self._forget_delivered():
-            # A socket that moved to another bucket during the round was not written in it.
+            # Some socket lacks an event: one that came after the round passed it, or the socket
+            # moved to another bucket during the round and was not written in it.
             self._wake.set()
         metrics.FRAMES_SENT.inc(sent)
         metrics.EVENTS_DELIVERED.inc(events_sent)
