@@ -54,15 +54,15 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         "delivered events/s": events / seconds if seconds else 0.0,
         "events per frame": events / frames if frames else 0.0,
         "server CPU (% of a core)": 100 * cpu_share,
+        "server CPU per frame (µs)": 1e6 * cpu_share / frame_rate if frame_rate else 0.0,
+        # Near 100 % the client, not the server, sets the pace: read the other figures with care.
+        "load client CPU (% of a core)": 100 * client_share,
         # The host as a whole: near 100 on every core, every figure here waits for a CPU.
         "host cores busy, each (%)": " / ".join(f"{core['busy']:.0f}" for core in cores) or None,
         # Mostly the kernel's loopback network work, charged to no process (server CPU leaves it out).
         "host cores in softirq, each (%)": " / ".join(f"{core['softirq']:.0f}" for core in cores) or None,
         # Time the hypervisor gave to someone else while a core had work: a slow day shows here.
         "host cores stolen, each (%)": " / ".join(f"{core['steal']:.0f}" for core in cores) or None,
-        "server CPU per frame (µs)": 1e6 * cpu_share / frame_rate if frame_rate else 0.0,
-        # Near 100 % the client, not the server, sets the pace: read the other figures with care.
-        "load client CPU (% of a core)": 100 * client_share,
         "commit→receive p50 (ms)": 1000 * latency.get("p50", 0.0),
         "commit→receive p95 (ms)": 1000 * latency.get("p95", 0.0),
         "commit→receive p99 (ms)": 1000 * latency.get("p99", 0.0),
