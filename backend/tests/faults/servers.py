@@ -18,16 +18,26 @@ import redis
 START_TIMEOUT_SECONDS = 10.0
 
 
+# Ports already given to a server of this run. The probe's socket closes before the server
+# binds, so the servers of a group, each given its port before any starts, could otherwise
+# get the same one.
+_given: set[int] = set()
+
+
 def free_port() -> int:
-    """A loopback port nothing listens on (random, so parallel runs rarely race for it)."""
+    """A loopback port nothing listens on (random, so parallel runs rarely race for it), and
+    never one given before in this run."""
     for _ in range(200):
         port = random.randint(20_000, 60_000)
+        if port in _given:
+            continue
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        _given.add(port)
         return port
     raise RuntimeError("no free loopback port")
 
@@ -92,7 +102,10 @@ class RedisProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{program} exited: {(self.folder / 'server.log').read_text()[-2000:]}")
             try:
-                if self.client().ping():
+                # Answered by this process, not by another one already on the port (this one
+                # then exits: "Address already in use").
+                answered: dict[str, Any] = self.client().info("server")  # type: ignore[assignment]
+                if answered["process_id"] == self.process.pid:
                     return self
             except redis.RedisError:
                 pass
