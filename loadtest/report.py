@@ -58,11 +58,11 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         # Near 100 % the client, not the server, sets the pace: read the other figures with care.
         "load client CPU (% of a core)": 100 * client_share,
         # The host as a whole: near 100 on every core, every figure here waits for a CPU.
-        "host cores busy, each (%)": " / ".join(f"{core['busy']:.0f}" for core in cores) or None,
+        "host cores busy, each (%)": each_core(cores, "busy"),
         # Mostly the kernel's loopback network work, charged to no process (server CPU leaves it out).
-        "host cores in softirq, each (%)": " / ".join(f"{core['softirq']:.0f}" for core in cores) or None,
+        "host cores in softirq, each (%)": each_core(cores, "softirq"),
         # Time the hypervisor gave to someone else while a core had work: a slow day shows here.
-        "host cores stolen, each (%)": " / ".join(f"{core['steal']:.0f}" for core in cores) or None,
+        "host cores stolen, each (%)": each_core(cores, "steal"),
         "commit→receive p50 (ms)": 1000 * latency.get("p50", 0.0),
         "commit→receive p95 (ms)": 1000 * latency.get("p95", 0.0),
         "commit→receive p99 (ms)": 1000 * latency.get("p99", 0.0),
@@ -102,6 +102,11 @@ def figures(phase: PhaseResult) -> dict[str, Any]:
         "writes skipped (all writers busy)": w.get("skipped"),
         "write errors": sum(n for s, n in w.get("statuses", {}).items() if s not in ("200", "201")) if w else None,
     }
+
+
+def each_core(cores: list[dict[str, float]], share: str) -> str | None:
+    """One share of every core's time, as "89 / 86" (None without host samples)."""
+    return " / ".join(f"{core[share]:.0f}" for core in cores) or None
 
 
 # Which bare phase each figure is compared with, and whether higher is better.
