@@ -36,6 +36,7 @@ from websockets.asyncio.client import ClientConnection
 from accounts.models import User
 from feed.models import Post, PostLike
 from feed.services import karma_window_check
+from realtime.tasks import cancel_and_wait
 from testing.plugin import eventually, session_cookie_for
 
 REQUEST_TIMEOUT_SECONDS = 5.0
@@ -363,9 +364,7 @@ class SocketFleet:
         return [f"{s.served_by}: shows {s.shows()}" for s in self.sockets if s.shows() != truth]
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         for fleet_socket in self.sockets:
             if fleet_socket.client is not None:
                 with contextlib.suppress(Exception):

@@ -23,6 +23,7 @@ from realtime.presence import Presence, deployment_prefix
 from realtime.presence_memory import MemoryPresenceStore
 from realtime.presence_redis import RedisPresenceStore
 from realtime.runtime import get_runtime
+from realtime.tasks import cancel_and_wait
 from testing.plugin import eventually_async, redis_servers
 from tests.factories import make_post
 
@@ -147,8 +148,7 @@ class Worker:
     async def kill(self) -> None:
         """Stop as SIGKILL would: nothing more is written to Redis, nothing is cleaned up."""
         assert self.task is not None
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+        await cancel_and_wait([self.task])
         await self.hub.stop()
 
 

@@ -22,6 +22,7 @@ from django.test import override_settings
 from realtime import channels_redis_wire as wire
 from realtime import publish, streams
 from realtime.events import Event, comment_deleted, post_group, post_likes
+from realtime.tasks import cancel_and_wait
 from testing.plugin import eventually_async
 from tests.config.settings_probe import BACKEND_DIR, clean_environment
 
@@ -57,10 +58,9 @@ async def start_publisher(request: pytest.FixtureRequest) -> AsyncIterator[Calla
             task = asyncio.create_task(on_loop.run())
 
             async def stop_loop() -> None:
-                task.cancel()
                 try:
                     async with asyncio.timeout(STOP_DEADLINE_SECONDS):
-                        await asyncio.gather(task, return_exceptions=True)
+                        await cancel_and_wait([task])
                         await on_loop.flush()
                 except TimeoutError:
                     raise AssertionError(f"the publisher did not stop; its task:\n{_stack_of(task)}") from None
