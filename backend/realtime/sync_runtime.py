@@ -6,13 +6,14 @@ a short window and sends on the stream log's synchronous road: no Redis round tr
 request path, no `async_to_sync` event loop per publish. A like's leaderboard refresh is handed
 to one ticker thread that coalesces the asks and keeps to the cross-worker minimum interval, as
 the socket workers' loop ticker does (realtime.leaderboard). Both threads start on first use,
-in the worker after a fork; the publisher sends what it still holds when the worker exits.
+in the worker after a fork. When the worker exits, the publisher sends what it still holds and
+the ticker ends after the refresh it is running, if any, rather than being cut off mid-statement
+by the interpreter's exit.
 """
 
 import atexit
 import logging
 import threading
-import time
 
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
@@ -26,6 +27,9 @@ from realtime.publish import ThreadPublisher
 
 logger = logging.getLogger(__name__)
 
+# A refresh is a statement or two; an exit does not wait on a stuck one for longer than this.
+TICKER_STOP_TIMEOUT_SECONDS = 5.0
+
 
 class SyncRuntime:
     def __init__(self) -> None:
@@ -33,19 +37,26 @@ class SyncRuntime:
         self._leaderboard_wanted = threading.Event()
         self._ticker: threading.Thread | None = None
         self._ticker_lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def submit(self, event: Event) -> None:
         self.publisher.submit(event)
 
     def stop(self) -> None:
-        """Send the queued events; the leaderboard ticker (a daemon) ends with the process."""
+        """Send the queued events and end the leaderboard ticker, each within a bounded wait."""
+        with self._ticker_lock:
+            self._stopping.set()
+            ticker = self._ticker
+        self._leaderboard_wanted.set()
+        if ticker is not None:
+            ticker.join(TICKER_STOP_TIMEOUT_SECONDS)
         self.publisher.stop()
 
     def request_leaderboard_refresh(self) -> None:
         self._leaderboard_wanted.set()
         if self._ticker is None:
             with self._ticker_lock:
-                if self._ticker is None:
+                if self._ticker is None and not self._stopping.is_set():
                     self._ticker = threading.Thread(
                         target=self._refresh_forever, name="leaderboard-ticker", daemon=True
                     )
@@ -57,12 +68,12 @@ class SyncRuntime:
         while True:
             self._leaderboard_wanted.wait()
             self._leaderboard_wanted.clear()
-            while True:
+            while not self._stopping.is_set():
                 try:
                     result = leaderboard_refresh(min_interval=min_interval)
                 except Exception:
                     logger.exception("leaderboard refresh failed")
-                    time.sleep(min_interval)
+                    self._stopping.wait(min_interval)
                     break
                 finally:
                     # Hand the connection back to the pool between refreshes.
@@ -70,7 +81,9 @@ class SyncRuntime:
                 if result.retry_after is None:
                     break
                 # Another worker refreshed moments ago, maybe before our like committed.
-                time.sleep(result.retry_after)
+                self._stopping.wait(result.retry_after)
+            if self._stopping.is_set():
+                return
 
 
 def install() -> SyncRuntime | None:
