@@ -52,8 +52,10 @@ async def refresh_forever(wanted: asyncio.Event) -> None:
     min_interval = settings.REALTIME["LEADERBOARD_MIN_INTERVAL"]
     max_interval = settings.REALTIME["LEADERBOARD_MAX_INTERVAL"]
     while True:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel (realtime/tasks.py).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wanted.wait(), timeout=max_interval)
+            async with asyncio.timeout(max_interval):
+                await wanted.wait()
         wanted.clear()
         while True:
             try:

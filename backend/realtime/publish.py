@@ -144,7 +144,8 @@ async def probe_channel_layer(timeout: float) -> str:
     """Send a throwaway message through the layer; the layer's class name when it answered."""
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS has no default layer"
-    await asyncio.wait_for(layer.group_send("health", {"type": "health.probe"}), timeout)
+    async with asyncio.timeout(timeout):  # not wait_for, which can swallow a cancel on 3.11
+        await layer.group_send("health", {"type": "health.probe"})
     return type(layer).__name__
 
 
