@@ -276,6 +276,7 @@ else:
     }
 
 # --- Realtime tuning ------------------------------------------------------------------
+_COALESCE_WINDOW = env_milliseconds("REALTIME_COALESCE_WINDOW_MS", 250, maximum=5000)
 REALTIME = {
     # The shortest time between a hub's delivery rounds: events that arrive meanwhile reach each
     # socket as one batch frame. (Like counts are coalesced before they are numbered, below.)
@@ -283,7 +284,12 @@ REALTIME = {
     # A like count goes at once unless a count of its object went within this window (seconds;
     # set in ms); then it waits for the window's end, newer counts replacing it, so a burst of
     # likes on one object takes a seq per window. Other events go at once.
-    "COALESCE_WINDOW": env_milliseconds("REALTIME_COALESCE_WINDOW_MS", 250, maximum=5000),
+    "COALESCE_WINDOW": _COALESCE_WINDOW,
+    # Below that, the window may follow the socket workers' delivery rounds down to this; the
+    # same value (the default) keeps the window fixed (realtime/window.py).
+    "COALESCE_WINDOW_MIN": env_milliseconds(
+        "REALTIME_COALESCE_WINDOW_MIN_MS", round(_COALESCE_WINDOW * 1000), maximum=5000
+    ),
     # A socket whose unsent output exceeds this many bytes is closed; the client reconnects.
     "SOCKET_BUFFER_LIMIT": env_int("REALTIME_SOCKET_BUFFER_LIMIT", 1_048_576),
     "MAX_FOLLOWED_POSTS": 100,
@@ -306,6 +312,11 @@ REALTIME = {
     # How often a hub compares its streams' positions with the log's, to notice lost events.
     "STREAM_CHECK_INTERVAL": env_float("REALTIME_STREAM_CHECK_INTERVAL", 1.0),
 }
+if REALTIME["COALESCE_WINDOW_MIN"] > REALTIME["COALESCE_WINDOW"]:
+    raise ImproperlyConfigured(
+        "REALTIME_COALESCE_WINDOW_MIN_MS must not be above REALTIME_COALESCE_WINDOW_MS: "
+        "the window follows the delivery rounds between the two."
+    )
 if REALTIME["PRESENCE_TTL"] <= 2 * REALTIME["PRESENCE_INTERVAL"]:
     raise ImproperlyConfigured(
         "REALTIME_PRESENCE_TTL must be more than twice REALTIME_PRESENCE_INTERVAL: "

@@ -29,7 +29,8 @@ after a newer one of its object (the newer one takes its place here, and the str
 an older one that comes late).
 
 Pure bookkeeping, no clock, thread or event loop: the publishers (realtime.publish) pass the
-time in and do their own waiting and locking.
+time in, do their own waiting and locking, and set the window as it follows the socket
+workers' delivery rounds (realtime/window.py).
 """
 
 from collections.abc import Iterable
@@ -63,6 +64,17 @@ class CoalescingQueue:
 
     def __len__(self) -> int:
         return len(self._pending)
+
+    @property
+    def window(self) -> float:
+        return self._window
+
+    @window.setter
+    def window(self, window: float) -> None:
+        """A new window for counts that arrive from now on; those queued keep their deadlines."""
+        if window < 0:
+            raise ValueError(f"window must be >= 0, got {window!r}")
+        self._window = window
 
     def due_at(self) -> float | None:
         """When the first pending event is due (None: nothing pending)."""

@@ -20,6 +20,9 @@ share (`Connection.seen`), and the next round gives the sockets already written 
 they lack. So an event reaches its last socket within one round of arriving, not after the
 rest of the round under way and then a whole one more.
 
+While the publishers' coalescing window follows the rounds (realtime/window.py), the hub
+reports its longest round of each FOLLOW_INTERVAL_SECONDS to them through the stream log.
+
 Sockets are kept in buckets by the exact set of groups they are in (realtime/membership.py),
 so a delivery round works out each bucket's share once, not each socket's. Each share is
 framed once as websocket bytes too, for the sockets written straight into uvicorn's transport
@@ -42,6 +45,7 @@ from realtime.stream_order import StreamOrder
 from realtime.streams import StreamLog
 from realtime.tasks import cancel_and_wait
 from realtime.uvicorn_direct import text_frame
+from realtime.window import FOLLOW_INTERVAL_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +62,13 @@ class Hub:
         flush_interval: float,
         buffer_limit: int,
         check_interval: float = 1.0,
+        report_rounds: bool = False,
     ) -> None:
         self._layer = layer
+        self._log = log
+        self._report_rounds = report_rounds
+        # The longest delivery round since the last report (0: none).
+        self._longest_round = 0.0
         self._check_interval = check_interval
         self._flush_interval = flush_interval
         self._buffer_limit = buffer_limit
@@ -96,6 +105,8 @@ class Hub:
             asyncio.create_task(self._deliver_forever(), name="hub-deliver"),
             asyncio.create_task(self.order.check_forever(self._check_interval), name="hub-check"),
         ]
+        if self._report_rounds:
+            self._tasks.append(asyncio.create_task(self._report_rounds_forever(), name="hub-report-rounds"))
 
     async def stop(self) -> None:
         await cancel_and_wait([*self._tasks, *self.order.repairs])
@@ -253,7 +264,21 @@ class Hub:
         metrics.FRAMES_SENT.inc(sent)
         metrics.EVENTS_DELIVERED.inc(events_sent)
         if sent:
-            metrics.DELIVERY_ROUND.observe(time.perf_counter() - began)
+            took = time.perf_counter() - began
+            metrics.DELIVERY_ROUND.observe(took)
+            self._longest_round = max(self._longest_round, took)
+
+    async def _report_rounds_forever(self) -> None:
+        """Tell the publishers the longest round of each interval that had one."""
+        while True:
+            await asyncio.sleep(FOLLOW_INTERVAL_SECONDS)
+            longest, self._longest_round = self._longest_round, 0.0
+            if not longest:
+                continue  # no round, nothing to follow: the report expires and the window is longest
+            try:
+                await self._log.areport_round(longest)
+            except Exception:  # noqa: BLE001 - the window stays as it is; the next report may pass
+                logger.warning("round report failed", exc_info=True)
 
     def _frame(
         self, bucket: frozenset[str], seen: int, end: int, frames: dict[tuple[int, ...], tuple[str, bytes]]

@@ -11,7 +11,9 @@ resumes and sends it to every worker's hub in one round trip. Before that, both 
 keep their events in one coalescing queue (realtime/coalescing.py): a like count goes at once
 unless a count of its object left within the last REALTIME_COALESCE_WINDOW_MS, and then waits
 for that window's end, so that a burst of likes on one object takes a `seq` per window, not one
-per like.
+per like. The window may follow the socket workers' delivery rounds (realtime/window.py):
+each publisher reads their round time from the stream log at most once a second, off the
+request path, before a send.
 
 Two publishers, one per kind of process, found through the process's runtime (the only
 registry, realtime/runtime.py): `Publisher`, a task on a serving event loop (the socket
@@ -36,6 +38,7 @@ from ops import metrics
 from realtime import streams
 from realtime.coalescing import CoalescingQueue
 from realtime.events import Event
+from realtime.window import FollowingWindow
 
 logger = logging.getLogger(__name__)
 
@@ -152,8 +155,9 @@ async def probe_channel_layer(timeout: float) -> str:
 class Publisher:
     """Sends one event loop's events to the stream log in commit order, from one task."""
 
-    def __init__(self, *, window: float) -> None:
-        self._queue = CoalescingQueue(window=window, limit=MAX_RETAINED_EVENTS)
+    def __init__(self, *, window: FollowingWindow) -> None:
+        self._window = window
+        self._queue = CoalescingQueue(window=window.current, limit=MAX_RETAINED_EVENTS)
         self._wake = asyncio.Event()
 
     def submit(self, event: Event) -> None:
@@ -165,6 +169,7 @@ class Publisher:
         failures = 0
         while True:
             await self._until_due()
+            await self._follow_rounds()
             unsent = await self._send(self._queue.take(time.monotonic()))
             if not unsent:
                 failures = 0
@@ -177,6 +182,18 @@ class Publisher:
     async def flush(self) -> None:
         """Send what is still queued, one try (the loop is stopping: no task to retry)."""
         _count_dropped(len(await self._send(self._queue.take_all())))
+
+    async def _follow_rounds(self) -> None:
+        now = time.monotonic()
+        if not self._window.wants_reading(now):
+            return
+        rounds: float | None = None
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):  # not wait_for (see send_events)
+                rounds = await streams.get_log().around_time()
+        except Exception:  # noqa: BLE001 - the log unreachable: the send says so, the window stays safe
+            logger.warning("round time unavailable", exc_info=True)
+        self._queue.window = self._window.follow(rounds, now)
 
     @staticmethod
     async def _send(batch: list[Event]) -> list[Event]:
@@ -207,8 +224,9 @@ class ThreadPublisher:
     `stop()` sends what is still queued, so a worker that exits cleanly loses nothing.
     """
 
-    def __init__(self, *, window: float) -> None:
-        self._queue = CoalescingQueue(window=window, limit=MAX_RETAINED_EVENTS)
+    def __init__(self, *, window: FollowingWindow) -> None:
+        self._window = window
+        self._queue = CoalescingQueue(window=window.current, limit=MAX_RETAINED_EVENTS)
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -244,6 +262,7 @@ class ThreadPublisher:
                 batch = self._next_batch()
             if batch is None:
                 return
+            self._follow_rounds()
             unsent = self._send(batch)
             if not unsent:
                 failures = 0
@@ -267,6 +286,20 @@ class ThreadPublisher:
             if due is not None and due <= now:
                 return self._queue.take(now)
             self._changed.wait(None if due is None else due - now)
+
+    def _follow_rounds(self) -> None:
+        """Outside the lock: one plain read at most once a FOLLOW_INTERVAL_SECONDS."""
+        now = time.monotonic()
+        if not self._window.wants_reading(now):
+            return
+        rounds: float | None = None
+        try:
+            rounds = streams.get_log().round_time()
+        except Exception:  # noqa: BLE001 - the log unreachable: the send says so, the window stays safe
+            logger.warning("round time unavailable", exc_info=True)
+        window = self._window.follow(rounds, now)
+        with self._changed:
+            self._queue.window = window
 
     @staticmethod
     def _send(batch: list[Event]) -> list[Event]:

@@ -20,7 +20,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
-from realtime import presence, publish, streams
+from realtime import presence, publish, streams, window
 from realtime.events import Event
 from realtime.hub import Hub
 from realtime.leaderboard import refresh_forever
@@ -96,15 +96,17 @@ async def _start(loop: asyncio.AbstractEventLoop) -> Runtime:
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS has no default layer"
     log = streams.get_log()
+    coalescing = window.configured()
     hub = Hub(
         layer,
         log,
         flush_interval=settings.REALTIME["FLUSH_INTERVAL"],
         buffer_limit=int(settings.REALTIME["SOCKET_BUFFER_LIMIT"]),
         check_interval=settings.REALTIME["STREAM_CHECK_INTERVAL"],
+        report_rounds=coalescing.follows,
     )
     await hub.start()
-    publisher = publish.Publisher(window=settings.REALTIME["COALESCE_WINDOW"])
+    publisher = publish.Publisher(window=coalescing)
     here = presence.build(hub)
     runtime = Runtime(
         loop=loop,

@@ -7,6 +7,8 @@ them to every worker's hub (one `events.HubMessage` per call). A like count whos
 not above the newest one already numbered for that object is dropped there: a stale count is
 never numbered nor delivered.
 The log's `epoch` names the life of the numbers: it changes exactly when the log lost them.
+Where all publishers meet, it also carries the socket workers' delivery round time to the
+publishers, whose coalescing window follows it (realtime/window.py).
 
 Two logs behind one interface: `RedisStreamLog` (realtime/streams_redis.py, one Lua script
 per call, for workers sharing Redis) and `MemoryStreamLog` (realtime/streams_memory.py, the
@@ -82,6 +84,16 @@ class StreamLog(Protocol):
 
     async def aread_since(self, positions: Mapping[str, int]) -> Backlog:
         """The events after each position, if the backlog still holds all of them."""
+
+    async def areport_round(self, seconds: float) -> None:
+        """A socket worker's longest recent delivery round, for the publishers' window
+        (realtime/window.py); it counts for ROUND_REPORT_TTL_SECONDS."""
+
+    def round_time(self) -> float | None:
+        """The longest round any socket worker reported within ROUND_REPORT_TTL_SECONDS
+        (None: none did), in one plain read."""
+
+    async def around_time(self) -> float | None: ...
 
     async def aclose(self) -> None:
         """Release this event loop's connections."""

@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 
 from realtime.events import EVENTS_GROUP, Event, HubMessage, NumberedEvent, stamp
 from realtime.streams import Backlog, Positions
+from realtime.window import ROUND_REPORT_TTL_SECONDS
 
 # Sends started from synchronous code on a loop's thread, held until they finish.
 _sending: set["asyncio.Task[None]"] = set()
@@ -34,6 +35,8 @@ class MemoryStreamLog:
         # The newest like-count version numbered per stream and object.
         self._versions: dict[str, dict[str, int]] = {}
         self._touched: dict[str, float] = {}
+        # The longest delivery round reported, and until when that report counts.
+        self._round: tuple[float, float] | None = None
 
     def _expire_idle(self, stream: str, now: float) -> None:
         touched = self._touched.get(stream)
@@ -122,6 +125,21 @@ class MemoryStreamLog:
                 texts = list(backlog)[len(backlog) - missed :] if missed else []
                 recovered[stream] = [(position + 1 + i, text) for i, text in enumerate(texts)]
         return Backlog(self.epoch, seqs, recovered, lost)
+
+    async def areport_round(self, seconds: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._round is None or self._round[1] <= now or seconds >= self._round[0]:
+                self._round = (seconds, now + ROUND_REPORT_TTL_SECONDS)
+
+    def round_time(self) -> float | None:
+        with self._lock:
+            if self._round is None or self._round[1] <= time.monotonic():
+                return None
+            return self._round[0]
+
+    async def around_time(self) -> float | None:
+        return self.round_time()
 
     async def aclose(self) -> None:
         return None

@@ -10,7 +10,9 @@ the deployment's prefix:
   live socket's position stays meaningful however long a stream was idle;
 - `<prefix>:streams:backlog:<stream>`: the last events, a list capped at the backlog setting;
 - `<prefix>:streams:versions:<stream>`: the newest like-count version numbered per object.
-  The last two expire after the stream's idle expiry.
+  The last two expire after the stream's idle expiry;
+- `<prefix>:streams:round`: the longest delivery round (seconds) a socket worker reported
+  within the report's lifetime (realtime/window.py).
 
 The hubs receive the events through the channel layer's subscription: the script publishes
 in the layer's own wire format (realtime/channels_redis_wire.py).
@@ -20,7 +22,7 @@ import asyncio
 import uuid
 import weakref
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import redis
 import redis.asyncio
@@ -28,6 +30,7 @@ import redis.asyncio
 from realtime import channels_redis_wire as wire
 from realtime.events import EVENTS_GROUP, HUB_MESSAGE_TYPE, Event
 from realtime.streams import Backlog, Positions
+from realtime.window import ROUND_REPORT_TTL_SECONDS
 
 _EPOCH = """
 local function epoch_of(prefix, candidate)
@@ -117,6 +120,24 @@ return answer
 )
 
 
+# ARGV: key, seconds, lifetime (ms). A report replaces a shorter one, or one that expired.
+REPORT_ROUND_LUA = """
+local current = tonumber(redis.call('GET', ARGV[1]) or '-1')
+if tonumber(ARGV[2]) >= current then
+  redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3])
+end
+"""
+
+
+class _LoopClient(NamedTuple):
+    """One event loop's client and the scripts registered on it."""
+
+    client: redis.asyncio.Redis
+    publish: Any
+    read: Any
+    report_round: Any
+
+
 class RedisStreamLog:
     def __init__(self, *, host: dict[str, Any], prefix: str, channel: str, backlog: int, idle_expiry: int) -> None:
         self.prefix = prefix
@@ -126,11 +147,10 @@ class RedisStreamLog:
         self._idle_expiry = idle_expiry
         self._client = wire.sync_client(host)
         self._seqs_key = f"{prefix}:streams:seqs"
+        self._round_key = f"{prefix}:streams:round"
         self._publish_script = self._client.register_script(PUBLISH_LUA)
         self._read_script = self._client.register_script(READ_LUA)
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, Any, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = weakref.WeakKeyDictionary()
 
     @classmethod
     def from_layer_settings(cls, layer_settings: dict[str, Any], *, backlog: int, idle_expiry: int) -> "RedisStreamLog":
@@ -139,13 +159,18 @@ class RedisStreamLog:
         host = wire.shard_host(hosts, channel)
         return cls(host=host, prefix=prefix, channel=channel, backlog=backlog, idle_expiry=idle_expiry)
 
-    def _on_loop(self) -> tuple[redis.asyncio.Redis, Any, Any]:
-        """This loop's client and its two scripts."""
+    def _on_loop(self) -> _LoopClient:
+        """This loop's client and its scripts."""
         loop = asyncio.get_running_loop()
         entry = self._async.get(loop)
         if entry is None:
             client = wire.async_client(self._host)
-            entry = self._async[loop] = (client, client.register_script(PUBLISH_LUA), client.register_script(READ_LUA))
+            entry = self._async[loop] = _LoopClient(
+                client,
+                client.register_script(PUBLISH_LUA),
+                client.register_script(READ_LUA),
+                client.register_script(REPORT_ROUND_LUA),
+            )
         return entry
 
     # -- publishing ---------------------------------------------------------------------
@@ -164,8 +189,7 @@ class RedisStreamLog:
     async def apublish(self, events: Sequence[Event]) -> int:
         if not events:
             return 0
-        _, script, _ = self._on_loop()
-        return int(await script(args=self._publish_args(events)))
+        return int(await self._on_loop().publish(args=self._publish_args(events)))
 
     # -- reading --------------------------------------------------------------------------
 
@@ -185,20 +209,19 @@ class RedisStreamLog:
 
     async def apositions(self, streams: Iterable[str]) -> Positions:
         wanted = list(streams)
-        _, _, script = self._on_loop()
-        return self._positions(await script(args=self._read_args(dict.fromkeys(wanted, -1))), wanted)
+        answer = await self._on_loop().read(args=self._read_args(dict.fromkeys(wanted, -1)))
+        return self._positions(answer, wanted)
 
     # redis-py types each command for its blocking and its asyncio client at once: cast to the one called.
     def seq(self, stream: str) -> int:
         return int(cast("bytes | None", self._client.hget(self._seqs_key, stream)) or 0)
 
     async def aseq(self, stream: str) -> int:
-        client, _, _ = self._on_loop()
+        client = self._on_loop().client
         return int(await cast("Awaitable[bytes | None]", client.hget(self._seqs_key, stream)) or 0)
 
     async def aread_since(self, positions: Mapping[str, int]) -> Backlog:
-        _, _, script = self._on_loop()
-        answer = await script(args=self._read_args(positions))
+        answer = await self._on_loop().read(args=self._read_args(positions))
         seqs: dict[str, int] = {}
         recovered: dict[str, list[tuple[int, str]]] = {}
         lost: list[str] = []
@@ -210,7 +233,21 @@ class RedisStreamLog:
             recovered[stream] = [(position + 1 + i, text.decode()) for i, text in enumerate(entry[2:])]
         return Backlog(answer[0].decode(), seqs, recovered, lost)
 
+    # -- the delivery rounds, for the publishers' window ------------------------------------
+
+    async def areport_round(self, seconds: float) -> None:
+        report = self._on_loop().report_round
+        await report(args=[self._round_key, repr(seconds), int(ROUND_REPORT_TTL_SECONDS * 1000)])
+
+    def round_time(self) -> float | None:
+        value = cast("bytes | None", self._client.get(self._round_key))
+        return None if value is None else float(value)
+
+    async def around_time(self) -> float | None:
+        value = await cast("Awaitable[bytes | None]", self._on_loop().client.get(self._round_key))
+        return None if value is None else float(value)
+
     async def aclose(self) -> None:
         entry = self._async.pop(asyncio.get_running_loop(), None)
         if entry is not None:
-            await entry[0].aclose(close_connection_pool=True)
+            await entry.client.aclose(close_connection_pool=True)

@@ -20,7 +20,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import close_old_connections
 
-from realtime import runtime
+from realtime import runtime, window
 from realtime.events import Event
 from realtime.leaderboard import registered_refresh
 from realtime.publish import ThreadPublisher
@@ -33,7 +33,7 @@ TICKER_STOP_TIMEOUT_SECONDS = 5.0
 
 class SyncRuntime:
     def __init__(self) -> None:
-        self.publisher = ThreadPublisher(window=settings.REALTIME["COALESCE_WINDOW"])
+        self.publisher = ThreadPublisher(window=window.configured())
         self._leaderboard_wanted = threading.Event()
         self._ticker: threading.Thread | None = None
         self._ticker_lock = threading.Lock()

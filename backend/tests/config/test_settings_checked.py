@@ -66,6 +66,20 @@ def test_the_coalescing_window_is_read_in_milliseconds() -> None:
     assert realtime["COALESCE_WINDOW"] == 0.25
 
 
+def test_a_shortest_window_above_the_longest_is_refused() -> None:
+    _refused(
+        "REALTIME_COALESCE_WINDOW_MIN_MS", REALTIME_COALESCE_WINDOW_MS="100", REALTIME_COALESCE_WINDOW_MIN_MS="150"
+    )
+
+
+def test_the_window_is_fixed_unless_a_shortest_is_set() -> None:
+    # Positive control for the refusal above.
+    fixed = settings_values("REALTIME", REALTIME_COALESCE_WINDOW_MS="100")["REALTIME"]
+    assert (fixed["COALESCE_WINDOW_MIN"], fixed["COALESCE_WINDOW"]) == (0.1, 0.1)
+    following = settings_values("REALTIME", REALTIME_COALESCE_WINDOW_MIN_MS="50")["REALTIME"]
+    assert (following["COALESCE_WINDOW_MIN"], following["COALESCE_WINDOW"]) == (0.05, 0.25)
+
+
 def test_the_defaults_start() -> None:
     # Positive control: nothing set, nothing refused.
     assert settings_values("DEBUG")["DEBUG"] is False

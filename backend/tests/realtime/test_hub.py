@@ -217,3 +217,27 @@ async def test_a_round_records_its_length_and_how_old_its_first_event_was(hub: H
     count, total = _observed("karmafeed_delivery_age_seconds")
     assert count == ages[0] + 1 and total - ages[1] >= 60
     assert _observed("karmafeed_delivery_round_seconds")[0] == rounds[0] + 1
+
+
+async def test_a_hub_reports_its_rounds_when_the_window_follows_them() -> None:
+    layer = get_channel_layer()
+    assert layer is not None
+    logs = [MemoryStreamLog(backlog=100, idle_expiry=3600) for _ in range(2)]
+    hubs = [
+        Hub(layer, log, flush_interval=0.0, buffer_limit=1 << 20, report_rounds=follows)
+        for log, follows in zip(logs, [True, False], strict=True)
+    ]
+    for running in hubs:
+        await running.start()
+    try:
+        sockets = [Socket(running, FEED_GROUP) for running in hubs]
+        for running in hubs:
+            running.enqueue(_numbered(events.post_deleted(post_id=1), 1))
+        await eventually_async(lambda: all(socket.frames for socket in sockets), "both hubs delivered a round")
+        await eventually_async(lambda: logs[0].round_time() is not None, "the round reported")
+        assert 0 < (logs[0].round_time() or 0) < 5
+        # The hub whose publishers keep a fixed window delivered its round and reported nothing.
+        assert logs[1].round_time() is None
+    finally:
+        for running in hubs:
+            await running.stop()

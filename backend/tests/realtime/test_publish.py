@@ -23,6 +23,7 @@ from realtime import channels_redis_wire as wire
 from realtime import publish, streams
 from realtime.events import Event, comment_deleted, post_group, post_likes
 from realtime.tasks import cancel_and_wait
+from realtime.window import FollowingWindow
 from testing.plugin import eventually_async
 from tests.config.settings_probe import BACKEND_DIR, clean_environment
 
@@ -52,9 +53,11 @@ class Running:
 async def start_publisher(request: pytest.FixtureRequest) -> AsyncIterator[Callable[..., Running]]:
     stoppers: list[Callable[[], Any]] = []
 
-    def start(*, window: float) -> Running:
+    def start(*, window: float, shortest: float | None = None) -> Running:
+        """A publisher whose window is `window`, or follows the rounds down to `shortest`."""
+        following = FollowingWindow(shortest=window if shortest is None else shortest, longest=window)
         if request.param == "loop":
-            on_loop = publish.Publisher(window=window)
+            on_loop = publish.Publisher(window=following)
             task = asyncio.create_task(on_loop.run())
 
             async def stop_loop() -> None:
@@ -67,7 +70,7 @@ async def start_publisher(request: pytest.FixtureRequest) -> AsyncIterator[Calla
 
             running = Running(on_loop.submit, stop_loop)
         else:
-            threaded = publish.ThreadPublisher(window=window)
+            threaded = publish.ThreadPublisher(window=following)
             running = Running(threaded.submit, lambda: asyncio.to_thread(threaded.stop))
         stoppers.append(running.stop)
         return running
@@ -126,6 +129,25 @@ async def test_a_burst_takes_one_seq_after_its_first_count(start_publisher: Call
     await wait_for_seq(stream, 2)
     await running.stop()
     assert await numbered(stream) == [("post.likes", 1), ("post.likes", 30)]
+
+
+async def test_a_window_that_follows_the_rounds_shortens_to_the_round_reported(
+    start_publisher: Callable[..., Running],
+) -> None:
+    # Two publishers with the same longest window, one free to follow the rounds down.
+    (followed_id, followed), (fixed_id, fixed) = new_stream(), new_stream()
+    following = start_publisher(window=60.0, shortest=0.05)
+    fixed_window = start_publisher(window=60.0)
+    await streams.get_log().areport_round(0.2)
+    following.submit(like(followed_id, 1))
+    fixed_window.submit(like(fixed_id, 1))
+    await wait_for_seq(followed, 1)
+    await wait_for_seq(fixed, 1)
+    # The second count of each post waits its window: 0.2 s, the round, against 60 s.
+    following.submit(like(followed_id, 2))
+    fixed_window.submit(like(fixed_id, 2))
+    await wait_for_seq(followed, 2)
+    assert seq_of(fixed) == 1, "the fixed window still holds its count"
 
 
 async def test_other_events_go_at_once_in_commit_order(start_publisher: Callable[..., Running]) -> None:

@@ -1,4 +1,4 @@
-"""The stream logs: numbering, stale counts, backlog, expiry, epoch; the Redis and the in-memory log alike."""
+"""The stream logs: numbering, stale counts, backlog, expiry, epoch, round reports; Redis and in-memory alike."""
 
 import asyncio
 import itertools
@@ -199,3 +199,30 @@ async def test_two_publishers_racing_never_number_a_stale_count(make_log: MakeLo
     assert [event["seq"] for event in numbered] == list(range(1, len(numbered) + 1))
     # Positive control: the race was real, some counts came after a newer one and were dropped.
     assert len(numbered) < 400
+
+
+async def test_the_longest_round_reported_lately_is_the_one_read(make_log: MakeLog) -> None:
+    log = make_log()
+    assert log.round_time() is None and await log.around_time() is None, "no socket worker reported"
+    await log.areport_round(0.3)
+    await log.areport_round(0.1)  # another socket worker, with shorter rounds
+    assert log.round_time() == await log.around_time() == 0.3
+    await log.areport_round(0.4)
+    assert log.round_time() == 0.4
+
+
+async def test_a_round_report_counts_for_its_lifetime_only(make_log: MakeLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    from realtime import streams_memory, streams_redis
+
+    for module in (streams_memory, streams_redis):
+        monkeypatch.setattr(module, "ROUND_REPORT_TTL_SECONDS", 0.3)
+    log = make_log()
+    await log.areport_round(0.4)
+    assert await log.around_time() == 0.4
+    deadline = asyncio.get_running_loop().time() + 5
+    while await log.around_time() is not None:
+        assert asyncio.get_running_loop().time() < deadline, "the report never expired"
+        await asyncio.sleep(0.05)
+    # Once the long round's report is over, a shorter one stands.
+    await log.areport_round(0.1)
+    assert await log.around_time() == 0.1
