@@ -56,7 +56,8 @@ class FollowingWindow:
 
 
 def configured() -> FollowingWindow:
-    """The window the settings ask for: REALTIME_COALESCE_WINDOW_MIN_MS to REALTIME_COALESCE_WINDOW_MS."""
-    return FollowingWindow(
-        shortest=settings.REALTIME["COALESCE_WINDOW_MIN"], longest=settings.REALTIME["COALESCE_WINDOW"]
-    )
+    """The window the settings ask for: REALTIME_COALESCE_WINDOW_MIN_MS (unset: fixed) to
+    REALTIME_COALESCE_WINDOW_MS."""
+    longest = settings.REALTIME["COALESCE_WINDOW"]
+    shortest = settings.REALTIME_COALESCE_WINDOW_MIN
+    return FollowingWindow(shortest=longest if shortest is None else shortest, longest=longest)

@@ -74,10 +74,10 @@ def test_a_shortest_window_above_the_longest_is_refused() -> None:
 
 def test_the_window_is_fixed_unless_a_shortest_is_set() -> None:
     # Positive control for the refusal above.
-    fixed = settings_values("REALTIME", REALTIME_COALESCE_WINDOW_MS="100")["REALTIME"]
-    assert (fixed["COALESCE_WINDOW_MIN"], fixed["COALESCE_WINDOW"]) == (0.1, 0.1)
-    following = settings_values("REALTIME", REALTIME_COALESCE_WINDOW_MIN_MS="50")["REALTIME"]
-    assert (following["COALESCE_WINDOW_MIN"], following["COALESCE_WINDOW"]) == (0.05, 0.25)
+    fixed = settings_values("REALTIME", "REALTIME_COALESCE_WINDOW_MIN", REALTIME_COALESCE_WINDOW_MS="100")
+    assert (fixed["REALTIME_COALESCE_WINDOW_MIN"], fixed["REALTIME"]["COALESCE_WINDOW"]) == (None, 0.1), "fixed"
+    following = settings_values("REALTIME", "REALTIME_COALESCE_WINDOW_MIN", REALTIME_COALESCE_WINDOW_MIN_MS="50")
+    assert (following["REALTIME_COALESCE_WINDOW_MIN"], following["REALTIME"]["COALESCE_WINDOW"]) == (0.05, 0.25)
 
 
 def test_the_defaults_start() -> None:

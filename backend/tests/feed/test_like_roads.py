@@ -173,7 +173,7 @@ def test_pushes(
     settings: Any,
 ) -> None:
     # Each count leaves at once (a loop's publisher would otherwise merge a burst of them).
-    settings.REALTIME = {**settings.REALTIME, "COALESCE_WINDOW": 0.0, "COALESCE_WINDOW_MIN": 0.0}
+    settings.REALTIME = {**settings.REALTIME, "COALESCE_WINDOW": 0.0}
     fan = browser(make_user())
 
     def pushed() -> list[tuple[int, int, int]]:
