@@ -12,7 +12,8 @@ So the window follows the rounds: each socket worker reports its longest recent 
 through the stream log, the publishers read the longest any worker reported, and the window
 is that round, kept between REALTIME_COALESCE_WINDOW_MIN_MS and REALTIME_COALESCE_WINDOW_MS.
 With no round reported lately (no socket worker delivering, or the log unreachable) it is the
-longest. With the two settings equal (the default) the window is fixed and nothing is read.
+longest. With no lower bound set (the default), or one equal to the window, the window is fixed
+and nothing is read.
 
 Arithmetic and a clock passed in: the publishers do the reading.
 """
