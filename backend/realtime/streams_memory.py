@@ -86,6 +86,8 @@ class MemoryStreamLog:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
+                # In a view's thread (sync_to_async) this sends on the serving loop: the in-memory
+                # layer is not thread-safe and must only be used from the loop its hub runs on.
                 async_to_sync(self._send)(numbered)
             else:
                 # Called from synchronous code on an event loop's thread: send from the loop.
